@@ -1,0 +1,5 @@
+import sys
+
+from grafana_scf.cli import main
+
+sys.exit(main())

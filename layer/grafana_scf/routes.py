@@ -1,0 +1,161 @@
+"""The protocol routes: simpod-json-datasource 0.6 plus legacy simple-json.
+
+Each handler validates its body, asks the source, and returns a ``Response``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from http import HTTPStatus
+from typing import Any
+
+from grafana_scf.errors import BadRequestError, MethodNotAllowedError, NotFoundError, ServiceError
+from grafana_scf.frames import DataResponse, QueryDataResponse
+from grafana_scf.protocol import (
+    DataQuery,
+    QueryRequest,
+    VariableRequest,
+    adhoc_filters,
+    parse_payload,
+    validate,
+)
+from grafana_scf.render import render_query, render_rows
+from grafana_scf.sources.base import Source
+from grafana_scf.timerange import TimeFormatError, parse_range
+from grafana_scf.transport import Request, Response
+
+log = logging.getLogger("grafana_scf")
+Handler = Callable[[Request], Response]
+_ALTERNATION = re.compile(r"^\(([^()]*\|[^()]*)\)$|^\{([^{}]*,[^{}]*)\}$")
+_REGEX_ESCAPE = re.compile(r"\\(.)")
+
+
+def expand_target(target: str) -> list[str]:
+    """``cpu`` -> [cpu]; Grafana's multi-value forms ``(a|b)`` and ``{a,b}`` -> [a, b]."""
+    match = _ALTERNATION.match(target)
+    if not match:
+        return [target]
+    if match.group(1) is not None:
+        parts = match.group(1).split("|")
+        return [_REGEX_ESCAPE.sub(r"\1", part) for part in parts]
+    return [part.strip() for part in match.group(2).split(",")]
+
+
+class Router:
+    """Maps (method, path) to the handler for one source."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.routes: dict[str, dict[str, Handler]] = {
+            "/": {"GET": self.health, "HEAD": self.health, "POST": self.health},
+            "/health": {"GET": self.health},
+            "/metrics": {"POST": self.metrics},
+            "/metric-payload-options": {"POST": self.metric_payload_options},
+            "/query": {"POST": self.query},
+            "/variable": {"POST": self.variable},
+            "/tag-keys": {"POST": self.tag_keys},
+            "/tag-values": {"POST": self.tag_values},
+            "/search": {"POST": self.search},
+            "/annotations": {"POST": self.annotations},
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        path = "/" + request.path.strip("/")
+        methods = self.routes.get(path)
+        if methods is None:
+            raise NotFoundError(f"no route {path}; routes: {', '.join(sorted(self.routes))}")
+        handler = methods.get(request.method)
+        if handler is None:
+            raise MethodNotAllowedError(f"{path} accepts {', '.join(methods)}, not {request.method}")
+        return handler(request)
+
+    def health(self, request: Request) -> Response:
+        result = self.source.check_health()
+        body = {"status": result.status.lower(), "message": result.message, **result.details}
+        status = HTTPStatus.OK if result.status == "OK" else HTTPStatus.SERVICE_UNAVAILABLE
+        return Response.json(body, status)
+
+    def metrics(self, request: Request) -> Response:
+        body = validate("metrics", request.json())
+        payload = parse_payload(body.get("payload"), "metrics")
+        return Response.json(self.source.list_metrics(body.get("metric") or None, payload))
+
+    def metric_payload_options(self, request: Request) -> Response:
+        body = validate("metric-payload-options", request.json())
+        payload = parse_payload(body.get("payload"), body["metric"])
+        options = self.source.metric_payload_options(body["metric"], body["name"], payload)
+        return Response.json(options)
+
+    def query(self, request: Request) -> Response:
+        parsed = QueryRequest.from_body(request.json())
+        result = QueryDataResponse()
+        for query in parsed.queries:
+            result.responses[query.ref_id] = self.run(query)
+        return render_query(result)
+
+    def run(self, query: DataQuery) -> DataResponse:
+        """One target; ``(a|b)`` runs each name. Any failure stays inside the result."""
+        try:
+            frames = []
+            for name in expand_target(query.target):
+                frames.extend(self.source.query(_renamed(query, name)))
+            return DataResponse(frames=frames)
+        except Exception as exc:
+            if not isinstance(exc, ServiceError):
+                log.exception("%s: query crashed", query.ref_id)
+            return DataResponse.from_error(exc)
+
+    def variable(self, request: Request) -> Response:
+        parsed = VariableRequest.from_body(request.json())
+        return Response.json(self.source.variable(parsed))
+
+    def tag_keys(self, request: Request) -> Response:
+        validate("tag-keys", request.json())
+        return Response.json(self.source.tag_keys())
+
+    def tag_values(self, request: Request) -> Response:
+        body = validate("tag-values", request.json())
+        return Response.json(self.source.tag_values(body["key"], adhoc_filters(body)))
+
+    def search(self, request: Request) -> Response:
+        """Legacy: ``{target}`` names a variable query, or filters the metric names."""
+        body = validate("search", request.json())
+        target = (body.get("target") or "").strip()
+        if target and target in self.source.variable_names():
+            options = self.source.variable(VariableRequest(target, {}, None))
+            return Response.json([{"text": o["__text"], "value": o["__value"]} for o in options])
+        names = [m["value"] for m in self.source.list_metrics(None, {})]
+        return Response.json([n for n in names if target.lower() in n.lower()])
+
+    def annotations(self, request: Request) -> Response:
+        """Legacy: ``annotation.query`` names an annotation source; answer event objects."""
+        body = validate("annotations", request.json())
+        annotation = body["annotation"]
+        name = (annotation.get("query") or annotation.get("name") or "").strip().lstrip("#")
+        if not name:
+            raise BadRequestError("annotation.query must name an annotation source")
+        try:
+            time_range = parse_range(body["range"]["from"], body["range"]["to"])
+        except TimeFormatError as exc:
+            raise BadRequestError(f"range: {exc}") from None
+        query = DataQuery("Anno", name, {}, time_range)
+        outcome = self.run(query)
+        if not outcome.ok:
+            raise ServiceError(f"{name}: {outcome.error}", outcome.status)
+        return Response.json([_legacy_event(row, annotation) for row in render_rows(outcome.frames)])
+
+
+def _renamed(query: DataQuery, target: str) -> DataQuery:
+    if target == query.target:
+        return query
+    return replace(query, target=target)
+
+
+def _legacy_event(row: dict[str, Any], annotation: dict[str, Any]) -> dict[str, Any]:
+    event = {"annotation": annotation, **row}
+    if row.get("timeEnd") is not None:
+        event["isRegion"] = True
+    return event

@@ -1,0 +1,248 @@
+"""The MySQL source: serves a catalog of vetted SQL over one connection.
+
+A target names a catalog entry; its payload fills the entry's declared
+parameters; ad hoc filters reach SQL only through the entry's whitelisted
+columns. No SQL text ever comes from the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from grafana_scf.errors import BadRequestError, QueryError, ServiceError
+from grafana_scf.frames import Field, Frame
+from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
+from grafana_scf.sources.base import HealthResult
+from grafana_scf.sources.mysql import shaping
+from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
+from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
+from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult
+from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
+from grafana_scf.sources.mysql.params import resolve_params
+from grafana_scf.timerange import TimeRange, resolve_interval_ms
+
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What macros read: the range, the bucket width, the resolved ad hoc filters."""
+
+    time_range: TimeRange
+    interval_ms: int
+    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+
+
+class MySqlSource:
+    """Catalog metrics, annotations, variables and ad hoc keys from MySQL."""
+
+    kind = "mysql"
+
+    def __init__(self, catalog: Catalog, database: Database, max_rows: int) -> None:
+        self.catalog = catalog
+        self.database = database
+        self.max_rows = max_rows
+
+    @classmethod
+    def from_catalog(cls, document: Mapping[str, Any], settings: dict[str, Any], base_dir: Path):
+        database = Database(ConnectionSettings.from_settings(settings))
+        return cls(load_catalog(document), database, settings["MAX_ROWS"])
+
+    # -- health and discovery -------------------------------------------------
+
+    def check_health(self) -> HealthResult:
+        try:
+            version = self.database.ping()
+        except ServiceError as exc:
+            return HealthResult("ERROR", f"database: {exc.message}")
+        count = len(self.catalog.of_kind("metric"))
+        return HealthResult(
+            "OK",
+            f"{self.database.settings.where} is reachable; {count} metrics in the catalog",
+            {"database": {"version": version}, "metrics": count},
+        )
+
+    def entry_names(self) -> list[str]:
+        return list(self.catalog.entries)
+
+    def variable_names(self) -> list[str]:
+        return [e.name for e in self.catalog.of_kind("variable")]
+
+    def list_metrics(self, metric: str | None, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        listed = self.catalog.of_kind("metric") + self.catalog.of_kind("annotation")
+        return [_metric_option(entry) for entry in listed]
+
+    def metric_payload_options(
+        self, metric: str, name: str, payload: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        entry = self._entry(metric, "metric-payload-options")
+        param = entry.params.get(name)
+        if param is None:
+            raise BadRequestError(f"{metric}: no parameter named {name!r}")
+        if param.enum is not None:
+            return [{"label": str(v), "value": v} for v in param.enum]
+        if not param.options_from:
+            return []
+        options = self._variable_options(self.catalog.entries[param.options_from], {}, None)
+        return [{"label": o["__text"], "value": o["__value"]} for o in options]
+
+    # -- queries ---------------------------------------------------------------
+
+    def query(self, query: DataQuery) -> list[Frame]:
+        entry = self._entry(query.target, query.ref_id)
+        where = f"{entry.name}"
+        values = resolve_params(entry.params, query.payload, where)
+        interval = resolve_interval_ms(
+            query.time_range, query.interval_ms, query.max_data_points, entry.min_interval_ms
+        )
+        adhoc, ignored = self._adhoc(entry, query.filters)
+        context = QueryContext(query.time_range, interval, adhoc)
+        bound = self._compile(entry, context, values)
+        result = self._run(entry, bound)
+        frames = self._shape(entry, bound, result, query.time_range)
+        for frame in frames:
+            frame.meta["executedQueryString"] = result.executed
+            frame.meta.setdefault("custom", {})["intervalMs"] = interval
+            if result.truncated:
+                frame.notice(f"{entry.name}: result cut at {self._max_rows(entry)} rows; narrow the range")
+            for key in ignored:
+                frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
+        return frames
+
+    def _entry(self, name: str, where: str) -> Entry:
+        entry = self.catalog.entries.get(name)
+        if entry is None:
+            known = ", ".join(sorted(self.catalog.entries))
+            raise BadRequestError(f"no catalog entry {name!r} (entries: {known})")
+        return entry
+
+    def _max_rows(self, entry: Entry) -> int:
+        return min(entry.max_rows or self.max_rows, self.max_rows)
+
+    def _compile(self, entry: Entry, context: QueryContext, values: dict[str, Any]) -> BoundSql:
+        try:
+            return Compiler(context, MACROS, values).compile(entry.sql)
+        except SqlCompileError as exc:
+            raise QueryError(f"{entry.name}: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
+
+    def _run(self, entry: Entry, bound: BoundSql) -> QueryResult:
+        return self.database.execute(
+            bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=entry.timeout_ms
+        )
+
+    def _shape(self, entry: Entry, bound: BoundSql, result: QueryResult, tr: TimeRange) -> list[Frame]:
+        columns, rows = result.columns, result.rows
+        if entry.kind == "annotation":
+            return [shaping.annotation_frame(entry.name, columns, rows)]
+        if entry.format == "timeseries":
+            frames = shaping.time_series_frames(
+                entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms)
+            )
+            for frame in frames:
+                _apply_unit(frame, entry.unit)
+            return frames or [_empty_series(entry.name)]
+        frame = shaping.table_frame(entry.name, columns, rows)
+        _apply_unit(frame, entry.unit)
+        return [frame]
+
+    def _adhoc(
+        self, entry: Entry, filters: tuple[AdhocFilter, ...]
+    ) -> tuple[tuple[tuple[str, str, tuple[Any, ...]], ...], list[str]]:
+        """Resolved (column, operator, values) for the filters this entry supports."""
+        resolved, ignored = [], []
+        for item in filters:
+            key = self.catalog.adhoc_keys.get(item.key)
+            if key is None:
+                offered = ", ".join(sorted(self.catalog.adhoc_keys)) or "none"
+                raise BadRequestError(f"ad hoc filter key {item.key!r} is not offered (keys: {offered})")
+            if item.operator not in COMPARISONS and item.operator not in LIST_OPERATORS:
+                raise BadRequestError(f"ad hoc filter {item.key!r}: unsupported operator {item.operator!r}")
+            if item.key not in entry.adhoc:
+                ignored.append(item.key)
+                continue
+            raw = item.values if item.operator in LIST_OPERATORS else (item.value,)
+            values = tuple(_adhoc_value(key.type, v, item.key) for v in raw)
+            resolved.append((entry.adhoc[item.key], item.operator, values))
+        return tuple(resolved), ignored
+
+    # -- variables and tags ------------------------------------------------------
+
+    def variable(self, request: VariableRequest) -> list[dict[str, str]]:
+        entry = self._entry(request.target, "variable")
+        if entry.kind != "variable":
+            raise BadRequestError(f"{entry.name} is a {entry.kind}, not a variable query")
+        return self._variable_options(entry, request.payload, request.time_range)
+
+    def _variable_options(
+        self, entry: Entry, payload: Mapping[str, Any], time_range: TimeRange | None
+    ) -> list[dict[str, str]]:
+        values = resolve_params(entry.params, payload, entry.name)
+        tr = time_range or _default_range()
+        context = QueryContext(tr, resolve_interval_ms(tr, None, None, entry.min_interval_ms))
+        bound = self._compile(entry, context, values)
+        result = self._run(entry, bound)
+        return shaping.variable_options(entry.name, result.columns, result.rows)
+
+    def tag_keys(self) -> list[dict[str, str]]:
+        return [{"type": k.type, "text": k.name} for k in self.catalog.adhoc_keys.values()]
+
+    def tag_values(self, key: str, filters: tuple[AdhocFilter, ...]) -> list[dict[str, str]]:
+        adhoc = self.catalog.adhoc_keys.get(key)
+        if adhoc is None:
+            raise BadRequestError(f"no ad hoc filter key {key!r}")
+        if not adhoc.values_sql:
+            return [{"text": str(v)} for v in adhoc.values]
+        entry = Entry(key, "adhoc", adhoc.values_sql, adhoc.label)
+        options = self._variable_options(entry, {}, None)
+        return [{"text": o["__text"], "value": o["__value"]} for o in options]
+
+
+def _metric_option(entry: Entry) -> dict[str, Any]:
+    payloads = []
+    for param in entry.params.values():
+        field: dict[str, Any] = {"name": param.name, "label": param.label or param.name}
+        field["type"] = ("multi-select" if param.multi else "select") if (
+            param.enum is not None or param.options_from
+        ) else "input"
+        if param.enum is not None:
+            field["options"] = [{"label": str(v), "value": v} for v in param.enum]
+        if param.description:
+            field["placeholder"] = param.description
+        payloads.append(field)
+    label = entry.title if entry.kind == "metric" else f"{entry.title} (annotations)"
+    return {"value": entry.name, "label": label, "payloads": payloads}
+
+
+def _adhoc_value(kind: str, value: Any, key: str) -> Any:
+    if kind == "number":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a number") from None
+    if value is None or isinstance(value, (dict, list)):
+        raise BadRequestError(f"ad hoc filter {key!r}: a value is required")
+    return str(value)
+
+
+def _apply_unit(frame: Frame, unit: str | None) -> None:
+    if not unit:
+        return
+    for field in frame.fields:
+        if field.type == "number":
+            field.config["unit"] = unit
+
+
+def _empty_series(name: str) -> Frame:
+    fields = [Field("time", "time", []), Field(name, "number", [])]
+    return Frame(name, fields, meta={"type": "timeseries-multi", "typeVersion": [0, 1]})
+
+
+def _default_range() -> TimeRange:
+    import time
+
+    now = int(time.time() * 1000)
+    return TimeRange(now - 30 * _DAY_MS, now)

@@ -1,0 +1,70 @@
+"""Read-only request and plain response objects shared by every event shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import MappingProxyType
+from typing import Any
+
+from grafana_scf.errors import BadRequestError
+
+_REDACTED_HEADERS = frozenset({"authorization", "cookie", "x-tc-token", "x-api-key"})
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, whatever event it came in. Header names are lower-case."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str | list[str]] = field(default_factory=dict)
+    body: bytes = b""
+    source_ip: str | None = None
+
+    def __post_init__(self) -> None:
+        lowered = {str(k).lower(): str(v) for k, v in self.headers.items()}
+        object.__setattr__(self, "headers", MappingProxyType(lowered))
+        object.__setattr__(self, "query", MappingProxyType(dict(self.query)))
+        object.__setattr__(self, "method", self.method.upper())
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def json(self) -> Any:
+        """The body parsed as JSON; an empty body is ``{}``; bad JSON is a 400."""
+        if not self.body.strip():
+            return {}
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequestError(f"request body is not valid JSON: {exc}") from None
+
+    def __str__(self) -> str:
+        shown = {k: ("<redacted>" if k in _REDACTED_HEADERS else v) for k, v in self.headers.items()}
+        return f"{self.method} {self.path} headers={shown}"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A response before it is shaped for the event that asked for it."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = HTTPStatus.OK) -> Response:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return cls(status, body.encode(), {"content-type": "application/json; charset=utf-8"})
+
+    @classmethod
+    def error(cls, status: int, message: str, **extra: Any) -> Response:
+        return cls.json({"message": message, **extra}, status)
+
+    @classmethod
+    def empty(cls, status: int = HTTPStatus.NO_CONTENT, **headers: str) -> Response:
+        return cls(status, b"", headers)

@@ -1,0 +1,122 @@
+"""Shared fixtures: the real MariaDB with seeded demo data, the business app, Grafana's parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from support.grafana import GrafanaFrames
+
+ROOT = Path(__file__).resolve().parent.parent
+BUSINESS_DIR = ROOT / "datasource" / "business"
+
+# The test database: seeded once per session with fixed inputs, so expected values are fixed too.
+TEST_DATABASE = os.environ.get("TEST_MYSQL_DATABASE", "labelhub_test")
+TEST_RO_USER, TEST_RO_PASSWORD = "labelhub_test_ro", "labelhub-test-ro"
+SEED_UNTIL = dt.datetime(2026, 11, 1, 0, 0, 0)
+SEED_DAYS = 21
+SEED = 7
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run long fuzz/soak/large-data tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="long mode: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def admin_connection(database: str | None = None):
+    return pymysql.connect(
+        host=os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        port=int(os.environ.get("MYSQL_PORT", "3306")),
+        user=os.environ.get("MYSQL_ADMIN_USER", "root"),
+        password=os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        database=database,
+        autocommit=True,
+        init_command="SET time_zone = '+00:00'",
+    )
+
+
+@pytest.fixture(scope="session")
+def seeded_database():
+    """The demo schema and data in ``TEST_DATABASE``, and its read-only user."""
+    from grafana_scf.demo.loader import seed
+
+    with admin_connection() as conn:
+        seed(
+            conn,
+            database=TEST_DATABASE,
+            days=SEED_DAYS,
+            until=SEED_UNTIL,
+            seed=SEED,
+            readonly_user=TEST_RO_USER,
+            readonly_password=TEST_RO_PASSWORD,
+            progress=False,
+        )
+    return TEST_DATABASE
+
+
+@pytest.fixture(scope="session")
+def db_settings(seeded_database):
+    """Settings overrides that point a function at the seeded test database."""
+    return {
+        "MYSQL_HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        "MYSQL_PORT": int(os.environ.get("MYSQL_PORT", "3306")),
+        "MYSQL_USER": TEST_RO_USER,
+        "MYSQL_PASSWORD": TEST_RO_PASSWORD,
+        "MYSQL_DATABASE": seeded_database,
+        "DATASOURCE_TOKEN": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def make_business_app():
+    """Build a business app with setting overrides (no database needed to build one)."""
+    from grafana_scf.app import create_app
+
+    apps = []
+
+    def make(**overrides):
+        settings = {"DATASOURCE_TOKEN": None, **overrides}
+        app = create_app(BUSINESS_DIR / "index.py", **settings)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.source.database.close()
+
+
+@pytest.fixture(scope="session")
+def business(make_business_app):
+    """The business app pointed at a database that is never needed by the tests using it."""
+    return make_business_app()
+
+
+@pytest.fixture(scope="session")
+def business_db(make_business_app, db_settings):
+    """The business app on the seeded test database, as the read-only user."""
+    return make_business_app(**db_settings)
+
+
+@pytest.fixture(scope="session")
+def admin_db(seeded_database):
+    with admin_connection(seeded_database) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def grafana():
+    """Grafana's own toDataFrame, running under Node."""
+    with GrafanaFrames() as frames:
+        yield frames
