@@ -50,19 +50,19 @@ def admin_connection(database: str | None = None):
 @pytest.fixture(scope="session")
 def seeded_database():
     """The demo schema and data in ``TEST_DATABASE``, and its read-only user."""
+    from grafana_scf.demo.generator import DemoConfig
     from grafana_scf.demo.loader import seed
 
-    with admin_connection() as conn:
-        seed(
-            conn,
-            database=TEST_DATABASE,
-            days=SEED_DAYS,
-            until=SEED_UNTIL,
-            seed=SEED,
-            readonly_user=TEST_RO_USER,
-            readonly_password=TEST_RO_PASSWORD,
-            progress=False,
-        )
+    seed(
+        DemoConfig(until=SEED_UNTIL, days=SEED_DAYS, seed=SEED),
+        database=TEST_DATABASE,
+        host=os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        port=int(os.environ.get("MYSQL_PORT", "3306")),
+        admin_user=os.environ.get("MYSQL_ADMIN_USER", "root"),
+        admin_password=os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        readonly_user=TEST_RO_USER,
+        readonly_password=TEST_RO_PASSWORD,
+    )
     return TEST_DATABASE
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from grafana_scf.errors import BadRequestError, MethodNotAllowedError, NotFoundError, ServiceError
 from grafana_scf.frames import DataResponse, QueryDataResponse
@@ -28,7 +27,6 @@ from grafana_scf.timerange import TimeFormatError, parse_range
 from grafana_scf.transport import Request, Response
 
 log = logging.getLogger("grafana_scf")
-Handler = Callable[[Request], Response]
 _ALTERNATION = re.compile(r"^\(([^()]*\|[^()]*)\)$|^\{([^{}]*,[^{}]*)\}$")
 _REGEX_ESCAPE = re.compile(r"\\(.)")
 
@@ -47,30 +45,31 @@ def expand_target(target: str) -> list[str]:
 class Router:
     """Maps (method, path) to the handler for one source."""
 
+    ROUTES: ClassVar[dict[str, dict[str, str]]] = {
+        "/": {"GET": "health", "HEAD": "health", "POST": "health"},
+        "/health": {"GET": "health"},
+        "/metrics": {"POST": "metrics"},
+        "/metric-payload-options": {"POST": "metric_payload_options"},
+        "/query": {"POST": "query"},
+        "/variable": {"POST": "variable"},
+        "/tag-keys": {"POST": "tag_keys"},
+        "/tag-values": {"POST": "tag_values"},
+        "/search": {"POST": "search"},
+        "/annotations": {"POST": "annotations"},
+    }
+
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.routes: dict[str, dict[str, Handler]] = {
-            "/": {"GET": self.health, "HEAD": self.health, "POST": self.health},
-            "/health": {"GET": self.health},
-            "/metrics": {"POST": self.metrics},
-            "/metric-payload-options": {"POST": self.metric_payload_options},
-            "/query": {"POST": self.query},
-            "/variable": {"POST": self.variable},
-            "/tag-keys": {"POST": self.tag_keys},
-            "/tag-values": {"POST": self.tag_values},
-            "/search": {"POST": self.search},
-            "/annotations": {"POST": self.annotations},
-        }
 
     def dispatch(self, request: Request) -> Response:
         path = "/" + request.path.strip("/")
-        methods = self.routes.get(path)
+        methods = self.ROUTES.get(path)
         if methods is None:
-            raise NotFoundError(f"no route {path}; routes: {', '.join(sorted(self.routes))}")
+            raise NotFoundError(f"no route {path}; routes: {', '.join(sorted(self.ROUTES))}")
         handler = methods.get(request.method)
         if handler is None:
             raise MethodNotAllowedError(f"{path} accepts {', '.join(methods)}, not {request.method}")
-        return handler(request)
+        return getattr(self, handler)(request)
 
     def health(self, request: Request) -> Response:
         result = self.source.check_health()

@@ -1,7 +1,7 @@
 """One PyMySQL connection per warm instance, and the error mapping around it.
 
-The connection opens lazily on first use, is pinged (and reconnected) before
-each query, speaks utf8mb4 in autocommit with the session time zone at UTC,
+The connection opens lazily on first use, is pinged before each query (and
+replaced if dead), speaks utf8mb4 in autocommit with the session time zone at UTC,
 and carries connect/read timeouts. The per-query time limit is enforced by the
 server: ``max_statement_time`` (seconds) on MariaDB, ``max_execution_time``
 (ms) on MySQL. Database errors become 502/504 messages that name the server
@@ -106,20 +106,32 @@ class Database:
         return conn
 
     def _connection(self) -> Any:
-        if self._conn is None:
-            self._conn = self.connect()
-        else:
-            self._conn.ping(reconnect=True)
+        """The open connection, checked with a ping; a dead one is replaced.
+
+        PyMySQL 1.2 deprecates ``ping(reconnect=True)`` in favour of opening a new
+        connection, which is what this does (re-running ``init_command`` too).
+        """
+        if self._conn is not None:
+            try:
+                self._conn.ping(reconnect=False)
+                return self._conn
+            except Exception:  # noqa: BLE001 - any failure means: open a fresh one
+                log.info("connection to %s lost; reconnecting", self.settings.where)
+                self._discard()
+        self._conn = self.connect()
         return self._conn
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing a broken socket must not fail
+                log.debug("close failed", exc_info=True)
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                except Exception:  # noqa: BLE001 - closing a broken socket must not fail
-                    log.debug("close failed", exc_info=True)
-                self._conn = None
+            self._discard()
 
     def execute(
         self, sql: str, params: dict[str, Any], *, max_rows: int, timeout_ms: int | None = None

@@ -215,10 +215,21 @@ def variable_options(entry_name: str, columns: list[tuple[str, int]], rows: Sequ
         text_index = 1 if len(names) > 1 and value_index == 0 else value_index
     options, seen = [], set()
     for row in rows:
-        value = to_text(row[value_index]) if not isinstance(row[value_index], str) else row[value_index]
-        text = to_text(row[text_index])
+        value = to_text(row[value_index])
         if value is None or value in seen:
             continue
         seen.add(value)
+        text = to_text(row[text_index])
         options.append({"__text": text if text is not None else value, "__value": value})
+    return _unique_texts(options)
+
+
+def _unique_texts(options: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Grafana drops options whose text repeats: tell repeated texts apart by their value."""
+    counts: dict[str, int] = {}
+    for option in options:
+        counts[option["__text"]] = counts.get(option["__text"], 0) + 1
+    for option in options:
+        if counts[option["__text"]] > 1 and option["__text"] != option["__value"]:
+            option["__text"] = f"{option['__text']} [{option['__value']}]"
     return options

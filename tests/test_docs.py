@@ -1,0 +1,38 @@
+"""The docs name every setting, macro, route and command the code has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from grafana_scf.cli import COMMANDS
+from grafana_scf.routes import Router
+from grafana_scf.settings import SETTINGS
+from grafana_scf.sources.mysql.macros import MACROS
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"
+
+
+def test_every_setting_is_documented():
+    text = (DOCS / "configuration.md").read_text()
+    for name in SETTINGS:
+        assert f"`{name}`" in text, name
+
+
+def test_every_macro_is_documented():
+    text = (DOCS / "catalog.md").read_text()
+    for name in MACROS:
+        assert re.search(rf"`\$__{name}[`(]", text), name
+
+
+def test_every_route_is_documented():
+    text = (DOCS / "ARCHITECTURE.md").read_text()
+    for path in Router.ROUTES:
+        assert f"`{path}`" in text or path == "/", path
+
+
+def test_every_command_is_in_the_readme():
+    text = README.read_text()
+    for name in COMMANDS:
+        assert f"python -m grafana_scf {name}" in text, name
