@@ -191,8 +191,8 @@ def test_annotations_through_query(business_db, admin_db, grafana):
     status, answer = query(business_db, target("releases", "Anno"), target("incidents", "Inc"))
     assert status == 200
     releases, incidents = answer
-    expected = rows(admin_db, "SELECT COUNT(*) FROM releases WHERE released_at BETWEEN "
-                              "FROM_UNIXTIME(%s) AND FROM_UNIXTIME(%s)", FROM_S, UNTIL_S - 1)[0][0]  # fmt: skip
+    sql = "SELECT COUNT(*) FROM releases WHERE released_at BETWEEN FROM_UNIXTIME(%s) AND FROM_UNIXTIME(%s)"
+    expected = rows(admin_db, sql, FROM_S, UNTIL_S - 1)[0][0]
     assert releases["fields"][0]["name"] == "time"
     assert len(releases["fields"][0]["values"]) == expected > 0
     names = [f["name"] for f in incidents["fields"]]
@@ -222,7 +222,9 @@ def test_variables(business_db, admin_db, grafana):
     options = grafana.variable(answer)
     assert options == [{"text": text, "value": slug} for (slug, _), text in zip(expected, shown)]
     customer = expected and rows(admin_db, "SELECT customer FROM projects LIMIT 1")[0][0]
-    status, some = post(business_db, "/variable", {"payload": json.dumps({"target": "projects", "customer": customer})})
+    status, some = post(
+        business_db, "/variable", {"payload": json.dumps({"target": "projects", "customer": customer})}
+    )
     assert status == 200 and 0 < len(some) <= len(answer)
 
 
@@ -239,7 +241,9 @@ def test_tag_keys_and_values(business_db, admin_db):
     assert {"type": "string", "text": "country"} in keys
     status, values = post(business_db, "/tag-values", {"key": "country"})
     assert status == 200
-    assert [v["text"] for v in values] == [r[0] for r in rows(admin_db, "SELECT DISTINCT country FROM users ORDER BY 1")]
+    assert [v["text"] for v in values] == [
+        r[0] for r in rows(admin_db, "SELECT DISTINCT country FROM users ORDER BY 1")
+    ]
     status, roles = post(business_db, "/tag-values", {"key": "role"})
     assert [r["text"] for r in roles] == ["labeller", "reviewer", "manager", "admin"]
     status, answer = post(business_db, "/tag-values", {"key": "nope"})
@@ -303,7 +307,7 @@ def test_row_cap_adds_a_notice(make_business_app, db_settings):
 
 
 def test_executed_sql_is_in_meta(business_db):
-    status, answer = query(business_db, target("signups"), intervalMs=DAY_S * 1000)
+    _, answer = query(business_db, target("signups"), intervalMs=DAY_S * 1000)
     executed = answer[0]["meta"]["executedQueryString"]
     assert f"FROM_UNIXTIME({FROM_S})" in executed and "DIV 86400 * 86400" in executed
 

@@ -7,12 +7,11 @@ import copy
 import pytest
 import yaml
 
+from conftest import BUSINESS_DIR
 from grafana_scf.catalog_file import CatalogError, load_catalog_file
 from grafana_scf.errors import BadRequestError
 from grafana_scf.sources.mysql.catalog import load_catalog
 from grafana_scf.sources.mysql.params import Param, resolve_params
-
-from conftest import BUSINESS_DIR
 
 GOOD = {
     "source": "mysql",
@@ -69,7 +68,8 @@ BAD = [
     ("bad name", ["metrics", "Bad Name"], {"sql": "SELECT 1"}, "metrics must be named by propertyName"),
     ("bad param type", ["metrics", "signups", "params", "project", "type"], "date",
      "metrics.signups.params.project.type must be one of"),
-    ("unknown macro", ["metrics", "signups", "sql"], "SELECT $__nope()", "metrics.signups.sql: unknown macro $__nope"),
+    ("unknown macro", ["metrics", "signups", "sql"], "SELECT $__nope()",
+     "metrics.signups.sql: unknown macro $__nope"),
     ("macro arguments", ["metrics", "signups", "sql"], "SELECT $__timeGroup(x)",
      "metrics.signups.sql: $__timeGroup expects 2 to 3 arguments, got 1"),
     ("undeclared parameter", ["metrics", "signups", "sql"], "SELECT :other FROM t",
@@ -102,7 +102,7 @@ def test_bad_catalogs_name_entry_and_problem(name, path, value, message):
 def test_bad_yaml_and_bad_shape(tmp_path):
     path = tmp_path / "catalog.yaml"
     path.write_text("metrics: [unclosed")
-    with pytest.raises(CatalogError, match="catalog.yaml: not valid YAML"):
+    with pytest.raises(CatalogError, match=r"catalog\.yaml: not valid YAML"):
         load_catalog_file(path)
     path.write_text(yaml.safe_dump(["a", "b"]))
     with pytest.raises(CatalogError, match="must be a mapping"):
@@ -114,7 +114,9 @@ def test_bad_yaml_and_bad_shape(tmp_path):
 def test_a_bad_catalog_fails_the_cold_start(tmp_path, monkeypatch):
     from grafana_scf.app import create_app
 
-    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(broken(["metrics", "signups", "sql"], "SELECT $__x()")))
+    (tmp_path / "catalog.yaml").write_text(
+        yaml.safe_dump(broken(["metrics", "signups", "sql"], "SELECT $__x()"))
+    )
     with pytest.raises(CatalogError, match="unknown macro"):
         create_app(tmp_path / "index.py")
 

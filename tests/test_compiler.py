@@ -87,9 +87,7 @@ BINDINGS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("name", "sql", "params", "expected"), BINDINGS, ids=[c[0] for c in BINDINGS]
-)
+@pytest.mark.parametrize(("name", "sql", "params", "expected"), BINDINGS, ids=[c[0] for c in BINDINGS])
 def test_binding(name, sql, params, expected):
     assert rendered(sql, params) == expected
 
@@ -127,8 +125,10 @@ def test_fill_modes(name, sql, fill):
 
 ERRORS = [
     ("unknown macro", "$__nope(x)", SqlCompileError, "unknown macro $__nope"),
-    ("too few arguments", "$__timeGroup(t)", MacroArgumentError, "$__timeGroup expects 2 to 3 arguments, got 1"),
-    ("too many arguments", "$__timeFilter(a, b)", MacroArgumentError, "$__timeFilter expects 1 argument, got 2"),
+    ("too few arguments", "$__timeGroup(t)", MacroArgumentError,
+     "$__timeGroup expects 2 to 3 arguments, got 1"),
+    ("too many arguments", "$__timeFilter(a, b)", MacroArgumentError,
+     "$__timeFilter expects 1 argument, got 2"),
     ("bad interval", "$__timeGroup(t, 'soon')", MacroArgumentError, "'soon' is not a duration"),
     ("bad fill", "$__timeGroup(t, '1m', lots)", MacroArgumentError, "fill must be a number"),
     ("unbalanced", "$__timeFilter(DATE(t)", SqlCompileError, "unbalanced parentheses"),

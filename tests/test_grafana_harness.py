@@ -231,9 +231,7 @@ def test_array_element_is_an_array_data_frame(grafana):
 
 def test_raw_http_body_is_parsed_by_node(grafana):
     text = '[{"target": "a", "datapoints": [[1, 2]]}]'
-    assert (
-        grafana.convert(text) == grafana.convert(text.encode()) == grafana.convert(json.loads(text))
-    )
+    assert grafana.convert(text) == grafana.convert(text.encode()) == grafana.convert(json.loads(text))
     with pytest.raises(AssertionError, match=r"not valid JSON"):
         grafana.convert('[{"target": "a", "datapoints": [[NaN, 2]]}]')
 
@@ -351,7 +349,5 @@ def test_crashed_node_reports_its_stderr(tmp_path):
 
 def test_stale_install_is_reported(tmp_path):
     harness = _fake_harness(tmp_path, "process.stdin.resume();\n", version="12.0.0")
-    with pytest.raises(
-        GrafanaHarnessError, match=r"loaded @grafana/data 12\.0\.0 but package.json"
-    ):
+    with pytest.raises(GrafanaHarnessError, match=r"loaded @grafana/data 12\.0\.0 but package.json"):
         GrafanaFrames(harness_dir=harness).start()

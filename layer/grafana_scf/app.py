@@ -114,4 +114,3 @@ def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
         (time.perf_counter() - started) * 1000,
     )
     return App(source, token=settings["DATASOURCE_TOKEN"], name=function_dir.name)
-

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-
 from grafana_scf.errors import UnauthorizedError
 from grafana_scf.transport import Request
 
@@ -18,6 +14,9 @@ def presented_token(request: Request) -> str | None:
     if scheme == "bearer" and credentials:
         return credentials
     if scheme == "basic" and credentials:
+        import base64
+        import binascii
+
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
@@ -33,5 +32,7 @@ def check_token(request: Request, expected: str | None) -> None:
     token = presented_token(request)
     if token is None:
         raise UnauthorizedError("missing credentials: send Authorization: Bearer <token>")
+    import hmac
+
     if not hmac.compare_digest(token.encode(), expected.encode()):
         raise UnauthorizedError("invalid token")

@@ -1,7 +1,7 @@
 """The Grafana JSON datasource requests: schemas and read-only wrappers.
 
-Bodies are checked against small JSON Schemas (compiled once per instance, on
-first use) that tolerate unknown keys, then wrapped in frozen objects with
+Bodies are checked against small JSON Schemas (compiled ahead of time into
+``grafana_scf.validators``) that tolerate unknown keys, then wrapped in frozen objects with
 tolerant defaults. A body that fails names the field, e.g.
 ``targets[1].payload must be object or string``.
 """
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from grafana_scf.errors import BadRequestError
@@ -89,19 +88,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-@cache
-def _validator(route: str) -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    return fastjsonschema.compile(SCHEMAS[route])
-
-
 def validate(route: str, body: Any) -> Mapping[str, Any]:
     """Check ``body`` against the route's schema; a failure is a 400 naming the field."""
     import fastjsonschema
 
+    from grafana_scf.validators import validator
+
     try:
-        _validator(route)(body)
+        validator(f"request_{route.replace('-', '_')}")(body)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise BadRequestError(f"invalid /{route} request: {schema_message(exc, 'body')}") from None
     return body

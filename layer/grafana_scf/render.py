@@ -20,9 +20,7 @@ def render_query(result: QueryDataResponse) -> Response:
     if failures:
         return render_failures(failures)
     frames = [
-        frame.to_dto(ref_id)
-        for ref_id, response in result.responses.items()
-        for frame in response.frames
+        frame.to_dto(ref_id) for ref_id, response in result.responses.items() for frame in response.frames
     ]
     return Response.json(frames)
 

@@ -76,7 +76,9 @@ SETTINGS: dict[str, Setting] = {
             _parse_positive_int,
             "per-query time limit enforced by the server (max_statement_time / max_execution_time)",
         ),
-        Setting("MAX_ROWS", 200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"),
+        Setting(
+            "MAX_ROWS", 200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
+        ),
         Setting(
             "DATASOURCE_TOKEN",
             None,
@@ -90,9 +92,7 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def read_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> dict[str, Any]:
+def read_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
     """Read every declared setting; ``overrides`` (by setting name) win over the environment."""
     env = os.environ if environ is None else environ
     unknown = set(overrides) - set(SETTINGS)

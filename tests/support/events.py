@@ -1,4 +1,4 @@
-"""SCF events for tests: captured ones from tests/events, and Function URL events built like the platform's."""
+"""SCF events for tests: captured ones from tests/events, and Function URL events like the platform's."""
 
 from __future__ import annotations
 

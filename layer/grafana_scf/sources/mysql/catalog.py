@@ -171,8 +171,10 @@ def load_catalog(document: Mapping[str, Any]) -> Catalog:
 def _check_schema(document: Mapping[str, Any]) -> None:
     import fastjsonschema
 
+    from grafana_scf.validators import validator
+
     try:
-        fastjsonschema.compile(CATALOG_SCHEMA)(document)
+        validator("catalog_mysql")(document)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise CatalogError(schema_message(exc, "catalog")) from None
 

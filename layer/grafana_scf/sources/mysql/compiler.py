@@ -89,9 +89,7 @@ class Compiler:
             return self._macro(text, i)
         if char == "$" and _IDENT.match(text, i + 1):
             word = _IDENT.match(text, i + 1).group(0)
-            raise SqlCompileError(
-                f"${word}: catalog SQL takes :{word} parameters, not Grafana $variables"
-            )
+            raise SqlCompileError(f"${word}: catalog SQL takes :{word} parameters, not Grafana $variables")
         if char == ":" and _is_param_start(text, i):
             name = _IDENT.match(text, i + 1).group(0)
             return i + 1 + len(name), self._param(name)

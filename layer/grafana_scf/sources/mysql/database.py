@@ -115,7 +115,7 @@ class Database:
             try:
                 self._conn.ping(reconnect=False)
                 return self._conn
-            except Exception:  # noqa: BLE001 - any failure means: open a fresh one
+            except Exception:
                 log.info("connection to %s lost; reconnecting", self.settings.where)
                 self._discard()
         self._conn = self.connect()
@@ -126,7 +126,7 @@ class Database:
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket must not fail
+            except Exception:
                 log.debug("close failed", exc_info=True)
 
     def close(self) -> None:

@@ -125,9 +125,7 @@ def _fill(c: Compiler, width_ms: int, args: list[str]) -> None:
         try:
             c.bound.fill = Fill(width_ms, "value", float(raw))
         except ValueError:
-            raise MacroArgumentError(
-                f"fill must be a number, NULL or previous, got {args[2]!r}"
-            ) from None
+            raise MacroArgumentError(f"fill must be a number, NULL or previous, got {args[2]!r}") from None
 
 
 def _group(c: Compiler, args: list[str], seconds_expr: str, alias: bool) -> str:

@@ -129,9 +129,7 @@ def _convert(type_name: str, value: Any) -> Any:
     return number
 
 
-def resolve_params(
-    params: Mapping[str, Param], payload: Mapping[str, Any], where: str
-) -> dict[str, Any]:
+def resolve_params(params: Mapping[str, Param], payload: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Every declared parameter's value for one payload; unknown keys are refused."""
     unknown = sorted(set(payload) - set(params))
     if unknown:

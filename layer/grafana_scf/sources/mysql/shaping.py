@@ -183,7 +183,9 @@ def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequ
     missing = [c for c in ("time", "text") if c not in by_name]
     if missing:
         got = [c[0] for c in columns]
-        raise ShapeError(f"{entry_name}: annotations need columns time and text; missing {missing}, got {got}")
+        raise ShapeError(
+            f"{entry_name}: annotations need columns time and text; missing {missing}, got {got}"
+        )
     fields = []
     for key, name in _ANNOTATION_FIELDS.items():
         if key not in by_name:
@@ -203,7 +205,9 @@ def _tags(value: Any) -> list[str]:
     return [tag.strip() for tag in text.split(",") if tag.strip()]
 
 
-def variable_options(entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> list[dict[str, str]]:
+def variable_options(
+    entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
+) -> list[dict[str, str]]:
     """``__value``/``__text`` columns (or value, then text) -> ``[{__text, __value}]``."""
     names = [c[0] for c in columns]
     if not names:

@@ -139,9 +139,7 @@ class MySqlSource:
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
-            frames = shaping.time_series_frames(
-                entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms)
-            )
+            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
             for frame in frames:
                 _apply_unit(frame, entry.unit)
             return frames or [_empty_series(entry.name)]
@@ -205,9 +203,11 @@ def _metric_option(entry: Entry) -> dict[str, Any]:
     payloads = []
     for param in entry.params.values():
         field: dict[str, Any] = {"name": param.name, "label": param.label or param.name}
-        field["type"] = ("multi-select" if param.multi else "select") if (
-            param.enum is not None or param.options_from
-        ) else "input"
+        field["type"] = (
+            ("multi-select" if param.multi else "select")
+            if (param.enum is not None or param.options_from)
+            else "input"
+        )
         if param.enum is not None:
             field["options"] = [{"label": str(v), "value": v} for v in param.enum]
         if param.description:
