@@ -31,8 +31,7 @@ class Reply:
         return json.loads(self.body)
 
 
-def call(url: str, method: str = "GET", body: bytes | None = None,
-         headers: dict | None = None) -> Reply:
+def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None) -> Reply:
     """One request with urllib; HTTP errors are answers too."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:

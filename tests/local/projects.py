@@ -120,7 +120,7 @@ ROUTES = {
 }
 '''
 
-FUNCTION_YML = '''
+FUNCTION_YML = """
 component: scf
 name: {name}
 inputs:
@@ -149,9 +149,9 @@ inputs:
         parameters:
           qualifier: $DEFAULT
           authType: NONE
-'''
+"""
 
-LAYER_YML = '''
+LAYER_YML = """
 component: layer
 name: tiny-layer
 inputs:
@@ -159,7 +159,7 @@ inputs:
   src:
     src: ./build
   runtimes: [Python3.10]
-'''
+"""
 
 
 def write(path: Path, text: str) -> Path:
@@ -178,7 +178,6 @@ def make_project(root: Path, functions: dict[str, int] | None = None) -> Path:
     write(root / "layer" / "tinylib.py", "VALUE = 'from the layer'\n")
     for name, timeout in functions.items():
         folder = root / "datasource" / name
-        write(folder / "serverless.yml",
-              FUNCTION_YML.format(name=name, timeout=timeout, runtime=RUNTIME))
+        write(folder / "serverless.yml", FUNCTION_YML.format(name=name, timeout=timeout, runtime=RUNTIME))
         (folder / "index.py").write_text(HANDLER.lstrip(), encoding="utf-8")
     return root

@@ -32,8 +32,10 @@ def test_defaults():
 
 
 def test_cli_module_imports_only_the_standard_library():
-    code = ("import sys; import grafana_scf.local.cli; "
-            "print(sorted(m for m in sys.modules if m in ('yaml', 'grafana_scf.local.runner')))")
+    code = (
+        "import sys; import grafana_scf.local.cli; "
+        "print(sorted(m for m in sys.modules if m in ('yaml', 'grafana_scf.local.runner')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -50,8 +52,11 @@ def test_serve_prints_urls_serves_and_stops_on_ctrl_c(project_root):
     env = dict(os.environ, STAGE="test")
     process = subprocess.Popen(
         [sys.executable, "-c", RUN_SERVE, "--port", "0", "--function", "echo"],
-        cwd=project_root / "datasource" / "echo", env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project_root / "datasource" / "echo",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         banner = []

@@ -17,16 +17,24 @@ from .projects import write
 
 # The Function URL event of an event function, as captured in the SCF reference (doc 583/96099).
 CAPTURED_FUNCTION_URL_EVENT = {
-    "body": "{\"test\":\"hello world\"}",
+    "body": '{"test":"hello world"}',
     "headers": {"accept": "*/*", "content-length": "17", "x-scf-remote-addr": "111.206.96.145"},
     "httpMethod": "POST",
     "path": "/",
     "queryString": {"a": "1", "b": "2"},
 }
 CONTEXT_KEYS = {
-    "memory_limit_in_mb", "time_limit_in_ms", "request_id", "environment", "environ",
-    "function_version", "function_name", "namespace", "tencentcloud_region",
-    "tencentcloud_appid", "tencentcloud_uin",
+    "memory_limit_in_mb",
+    "time_limit_in_ms",
+    "request_id",
+    "environment",
+    "environ",
+    "function_version",
+    "function_name",
+    "namespace",
+    "tencentcloud_region",
+    "tencentcloud_appid",
+    "tencentcloud_uin",
 }
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
 
@@ -126,8 +134,12 @@ def test_import_path_holds_only_the_function_the_layer_and_the_dependencies(runn
     answer = echo(runner)
     assert answer["layer"] == "from the layer"
     imports = echo(runner, "imports?names=tinylib,devonly,grafana_scf,yaml")
-    assert imports == {"tinylib": "ok", "devonly": "ModuleNotFoundError",
-                       "grafana_scf": "ModuleNotFoundError", "yaml": "ok"}
+    assert imports == {
+        "tinylib": "ok",
+        "devonly": "ModuleNotFoundError",
+        "grafana_scf": "ModuleNotFoundError",
+        "yaml": "ok",
+    }
     checkout = Path(__file__).resolve().parents[2]
     sys_path = [Path(p) for p in answer["sys_path"]]
     assert str(project_root.resolve()) not in map(str, sys_path)
@@ -140,8 +152,7 @@ def test_layer_dir_replaces_the_layers_and_the_dev_site_packages(fresh_runner, t
     runner = fresh_runner(layer_dir=built)
     assert echo(runner)["layer"] == "from the built layer"
     imports = echo(runner, "imports?names=tinylib,yaml,pytest")
-    assert imports == {"tinylib": "ok", "yaml": "ModuleNotFoundError",
-                       "pytest": "ModuleNotFoundError"}
+    assert imports == {"tinylib": "ok", "yaml": "ModuleNotFoundError", "pytest": "ModuleNotFoundError"}
 
 
 def test_globals_persist_in_a_warm_instance(fresh_runner):
@@ -181,11 +192,14 @@ def _shape(runner, value) -> object:
     return call(runner.function_url("echo") + "shape?json=" + quote(json.dumps(value)))
 
 
-@pytest.mark.parametrize("value", [
-    {"statusCode": "200", "headers": {}, "body": "x"},
-    {"statusCode": 200, "headers": {"a": 1}, "body": "x"},
-    {"statusCode": 200, "headers": {}},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"statusCode": "200", "headers": {}, "body": "x"},
+        {"statusCode": 200, "headers": {"a": 1}, "body": "x"},
+        {"statusCode": 200, "headers": {}},
+    ],
+)
 def test_invalid_response_shape_gets_the_documented_error(runner, value):
     reply = _shape(runner, value)
     assert reply.status == 403

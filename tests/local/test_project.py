@@ -103,6 +103,5 @@ def test_find_root_walks_up_past_component_files(root):
 
 
 def test_web_functions_are_skipped(root):
-    write(root / "datasource" / "web" / "serverless.yml",
-          "component: scf\nname: web\ninputs:\n  type: web\n")
+    write(root / "datasource" / "web" / "serverless.yml", "component: scf\nname: web\ninputs:\n  type: web\n")
     assert "web" not in load_project(root, ENV).functions

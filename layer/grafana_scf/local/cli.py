@@ -19,29 +19,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=9000, help="port to listen on (9000)")
     parser.add_argument(
-        "--root", type=Path, default=None,
+        "--root",
+        type=Path,
+        default=None,
         help="project root (default: the nearest folder above the cwd whose serverless.yml "
-             "has no 'component')",
+        "has no 'component')",
     )
     parser.add_argument(
-        "--function", dest="functions", action="append", metavar="NAME", default=None,
+        "--function",
+        dest="functions",
+        action="append",
+        metavar="NAME",
+        default=None,
         help="serve only this function instance (repeatable; default: all)",
     )
     parser.add_argument(
-        "--max-instances", type=_positive_int, default=10,
+        "--max-instances",
+        type=_positive_int,
+        default=10,
         help="instances per function at most (10); further requests wait for a free one",
     )
     parser.add_argument(
-        "--idle-timeout", type=float, default=None, metavar="SECONDS",
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="stop instances idle this long, so the next request is cold (default: keep warm)",
     )
     parser.add_argument(
-        "--layer-dir", type=Path, default=None, metavar="DIR",
+        "--layer-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="a built layer folder (engine + dependencies) mounted instead of the project's "
-             "layer folders; the dev site-packages are then left off the path",
+        "layer folders; the dev site-packages are then left off the path",
     )
     parser.add_argument(
-        "--python", default=None, metavar="EXE",
+        "--python",
+        default=None,
+        metavar="EXE",
         help="interpreter for the workers (default: this one); match the function's runtime",
     )
 
@@ -55,18 +71,21 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (or SIGTERM); stop every worker on the way out."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from grafana_scf.local.project import ProjectError, find_root
     from grafana_scf.local.runner import Runner
 
     try:
         root = args.root.resolve() if args.root else find_root(Path.cwd())
         runner = Runner(
-            root, host=args.host, port=args.port, functions=args.functions,
-            max_instances=args.max_instances, idle_timeout=args.idle_timeout,
-            layer_dir=args.layer_dir, python=args.python,
+            root,
+            host=args.host,
+            port=args.port,
+            functions=args.functions,
+            max_instances=args.max_instances,
+            idle_timeout=args.idle_timeout,
+            layer_dir=args.layer_dir,
+            python=args.python,
         )
     except (ProjectError, RuntimeError, OSError) as exc:
         print(f"serve: {exc}", file=sys.stderr)
@@ -100,6 +119,5 @@ def _print_banner(runner, root: Path) -> None:
     for name, pool in runner.pools.items():
         spec = pool.spec
         note = "" if spec.has_http_event else "  (no http event: no Function URL when deployed)"
-        print(f"  {runner.function_url(name)}  {spec.function_name}, "
-              f"timeout {spec.timeout_s} s{note}")
+        print(f"  {runner.function_url(name)}  {spec.function_name}, timeout {spec.timeout_s} s{note}")
     print(f"function list: {runner.url}/   Ctrl-C to stop", flush=True)

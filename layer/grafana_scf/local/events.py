@@ -56,7 +56,11 @@ class HttpAnswer:
 
 
 def build_event(
-    method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
     remote_addr: str,
 ) -> dict:
     """The Function URL event for one HTTP request (``path`` already without the prefix)."""
@@ -195,8 +199,7 @@ _WORKER_ERRORS = {
 def answer_invocation(outcome, request_id: str) -> HttpAnswer:
     """The HTTP answer for a pool ``Invocation``: the handler's result or a platform error."""
     if outcome.failure == "crash":
-        return error_answer("crash", f"User process exit when running ({outcome.detail})",
-                            request_id)
+        return error_answer("crash", f"User process exit when running ({outcome.detail})", request_id)
     if outcome.failure is not None:
         return error_answer(outcome.failure, outcome.detail, request_id)
     frame = outcome.frame

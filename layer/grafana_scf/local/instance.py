@@ -66,8 +66,13 @@ class Instance:
         env = dict(self.plan.base_env, TMPDIR=self._tmp, HOME=self._tmp)
         try:
             self._proc = subprocess.Popen(
-                self.plan.argv, cwd=self.plan.cwd, env=env, start_new_session=True,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                self.plan.argv,
+                cwd=self.plan.cwd,
+                env=env,
+                start_new_session=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except OSError as exc:
             self._cleanup()
@@ -76,7 +81,9 @@ class Instance:
         threading.Thread(target=self._read_replies, daemon=True, name=f"{self.label}-out").start()
         threading.Thread(target=self._forward_log, daemon=True, name=f"{self.label}-err").start()
         init = {
-            "op": "init", "path": list(self.plan.sys_path), "handler": self.plan.handler,
+            "op": "init",
+            "path": list(self.plan.sys_path),
+            "handler": self.plan.handler,
             "response_limit": RESPONSE_LIMIT,
         }
         reply = self._exchange(init, self.plan.init_timeout_s)

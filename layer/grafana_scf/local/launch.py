@@ -64,7 +64,10 @@ def probe_interpreter(executable: str | None = None) -> Interpreter:
     try:
         out = subprocess.run(
             [executable, "-I", "-c", _INFO_SCRIPT],
-            capture_output=True, text=True, check=True, timeout=30,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise RuntimeError(f"cannot run the worker interpreter {executable!r}: {exc}") from exc
@@ -73,9 +76,7 @@ def probe_interpreter(executable: str | None = None) -> Interpreter:
     return Interpreter(executable=executable, version=info["version"], site_dirs=sites)
 
 
-def plan_launch(
-    spec: FunctionSpec, interpreter: Interpreter, layer_dir: Path | None = None
-) -> LaunchPlan:
+def plan_launch(spec: FunctionSpec, interpreter: Interpreter, layer_dir: Path | None = None) -> LaunchPlan:
     """The plan for ``spec``'s instances; ``layer_dir`` replaces the project layers and deps."""
     if layer_dir is not None:
         layers = [str(layer_dir)] if spec.layers else []
@@ -100,7 +101,9 @@ def _check_runtime(spec: FunctionSpec, interpreter: Interpreter) -> None:
     if wanted and wanted != interpreter.version:
         log.warning(
             "%s declares runtime %s but workers run Python %s (choose one with --python)",
-            spec.name, spec.runtime, interpreter.version,
+            spec.name,
+            spec.runtime,
+            interpreter.version,
         )
 
 
@@ -113,9 +116,7 @@ def platform_variables(spec: FunctionSpec) -> dict[str, str]:
     return env
 
 
-def instance_environment(
-    spec: FunctionSpec, sys_path: tuple[str, ...], layers: list[str]
-) -> dict[str, str]:
+def instance_environment(spec: FunctionSpec, sys_path: tuple[str, ...], layers: list[str]) -> dict[str, str]:
     """The process environment of an instance (TMPDIR and HOME are added per instance)."""
     code_dir = str(spec.code_dir)
     env = {

@@ -91,9 +91,7 @@ class FunctionPool:
             while not self._idle and len(self._live) + self._starting >= self.max_instances:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
-                    raise _Busy(
-                        f"all {self.max_instances} instances of {self.spec.name} stayed busy"
-                    )
+                    raise _Busy(f"all {self.max_instances} instances of {self.spec.name} stayed busy")
                 self._cond.wait(remaining)
             if self._idle:
                 return self._idle.pop(), False
@@ -119,7 +117,10 @@ class FunctionPool:
             self.counts["cold_starts"] += 1
         log.info(
             "%s cold start: import %.0f ms, ready in %.0f ms (pid %s)",
-            label, instance.import_ms, instance.ready_ms, instance.pid,
+            label,
+            instance.import_ms,
+            instance.ready_ms,
+            instance.pid,
         )
         return instance
 
@@ -153,8 +154,7 @@ class FunctionPool:
             self._live.difference_update(stale)
             self.counts["reaped"] += len(stale)
         for instance in stale:
-            log.info("%s reaped after %.0f s idle (pid %s)", instance.label, idle_timeout_s,
-                     instance.pid)
+            log.info("%s reaped after %.0f s idle (pid %s)", instance.label, idle_timeout_s, instance.pid)
             instance.close()
         return len(stale)
 

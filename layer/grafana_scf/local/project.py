@@ -290,9 +290,7 @@ def _environment(path: Path, block) -> dict[str, str]:
         env[key] = _env_value(value)
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > ENV_LIMIT_BYTES:
-        raise ProjectError(
-            f"{path}: environment variables take {size} bytes; SCF allows {ENV_LIMIT_BYTES}"
-        )
+        raise ProjectError(f"{path}: environment variables take {size} bytes; SCF allows {ENV_LIMIT_BYTES}")
     return env
 
 

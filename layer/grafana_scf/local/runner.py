@@ -74,14 +74,19 @@ class Runner:
         return f"{self.url}/{name}/"
 
     def handle_function(
-        self, name: str, method: str, path: str, query: str,
-        headers: list[tuple[str, str]], body: bytes, remote_addr: str,
+        self,
+        name: str,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        remote_addr: str,
     ) -> HttpAnswer:
         """Answer one request to function ``name`` as its Function URL would."""
         pool = self.pools.get(name)
         if pool is None:
-            return json_answer(404, {"error": f"no function named {name!r}",
-                                     "functions": sorted(self.pools)})
+            return json_answer(404, {"error": f"no function named {name!r}", "functions": sorted(self.pools)})
         started = time.monotonic()
         request_id = new_request_id()
         event = build_event(method, path, query, headers, body, remote_addr)

@@ -54,8 +54,13 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send(error_answer("request_too_large", str(exc), "-"))
             return
         answer = self.server.runner.handle_function(
-            name=name, method=self.command, path="/" + rest, query=split.query,
-            headers=list(self.headers.items()), body=body, remote_addr=self.client_address[0],
+            name=name,
+            method=self.command,
+            path="/" + rest,
+            query=split.query,
+            headers=list(self.headers.items()),
+            body=body,
+            remote_addr=self.client_address[0],
         )
         self._send(answer)
 
