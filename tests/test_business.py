@@ -264,7 +264,7 @@ def test_a_failing_target_fails_the_request_naming_its_ref(business_db):
                            target("nope", "C"))  # fmt: skip
     assert status == 400
     assert answer["refId"] == "B"
-    assert answer["message"].startswith("B: recent_users: parameter 'limit' must be a integer")
+    assert answer["message"].startswith("B: recent_users: parameter 'limit' must be an integer")
     assert "C: no catalog entry 'nope'" in answer["message"]
     assert {e["refId"] for e in answer["errors"]} == {"B", "C"}
 

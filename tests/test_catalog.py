@@ -149,7 +149,7 @@ def test_payload_coercion(name, payload, key, value):
 
 REFUSALS = [
     ("unknown parameter", {"region": "x"}, "A: unknown parameter 'region' (parameters: flag, limit,"),
-    ("not an integer", {"limit": "ten"}, "A: parameter 'limit' must be a integer, got 'ten'"),
+    ("not an integer", {"limit": "ten"}, "A: parameter 'limit' must be an integer, got 'ten'"),
     ("fraction", {"limit": 2.5}, "A: parameter 'limit' must be an integer"),
     ("below minimum", {"limit": 0}, "A: parameter 'limit' must be >= 1"),
     ("above maximum", {"limit": 1000}, "A: parameter 'limit' must be <= 100"),

@@ -45,7 +45,9 @@ def _number(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+        if value.is_integer() or abs(value) >= 1e6:
+            return f"{value:,.0f}"
+        return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 

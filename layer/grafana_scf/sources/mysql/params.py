@@ -99,9 +99,13 @@ def _as_list(raw: Any) -> list[Any]:
     return [raw]
 
 
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
+
+
 def _convert(type_name: str, value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        raise ValueError(f"must be a {type_name}, got {type(value).__name__}")
+        raise ValueError(f"must be {_article(type_name)}, got {type(value).__name__}")
     if type_name == "string":
         if isinstance(value, bool):
             raise ValueError(f"must be a string, got {value!r}")
@@ -115,11 +119,11 @@ def _convert(type_name: str, value: Any) -> Any:
             return False
         raise ValueError(f"must be true or false, got {value!r}")
     if isinstance(value, bool):
-        raise ValueError(f"must be a {type_name}, got {value!r}")
+        raise ValueError(f"must be {_article(type_name)}, got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"must be a {type_name}, got {value!r}") from None
+        raise ValueError(f"must be {_article(type_name)}, got {value!r}") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"must be a finite {type_name}, got {value!r}")
     if type_name == "integer":

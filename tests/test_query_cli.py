@@ -1,0 +1,83 @@
+"""``python -m grafana_scf query``: a catalog entry answered in the terminal, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEED_UNTIL
+from grafana_scf.termview import sparkline
+
+FROM = "2026-10-25T00:00:00Z"
+TO = SEED_UNTIL.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_cli(*args, settings):
+    env = {**os.environ, **{k: str(v) for k, v in settings.items() if v is not None}}
+    env.pop("DATASOURCE_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "grafana_scf", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_time_series_prints_a_sparkline_with_stats(db_settings):
+    done = run_cli("query", "business", "tasks_reviewed", "--from", FROM, "--to", TO, settings=db_settings)
+    assert done.returncode == 0, done.stderr
+    assert 'tasks {outcome="accepted"}' in done.stdout
+    assert 'tasks {outcome="rejected"}' in done.stdout
+    assert "min " in done.stdout and "last " in done.stdout
+    assert any(ch in done.stdout for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_table_prints_columns(db_settings):
+    done = run_cli(
+        "query", "business", "recent_users", "--from", FROM, "--to", TO, "--payload", '{"limit": 3}',
+        settings=db_settings,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "recent_users"
+    assert lines[1].split()[:4] == ["time", "name", "email", "role"]
+    assert len(lines) == 2 + 1 + 3
+
+
+def test_json_output_and_filters(db_settings):
+    done = run_cli(
+        "query", "business", "signups", "--from", FROM, "--to", TO, "--filter", "country=ZZ", "--json",
+        settings=db_settings,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (frame,) = json.loads(done.stdout)
+    assert set(frame["fields"][1]["values"]) == {0}
+
+
+def test_errors_exit_non_zero_with_the_message(db_settings):
+    done = run_cli("query", "business", "recent_users", "--payload", '{"limit": "x"}', settings=db_settings)
+    assert done.returncode == 1
+    assert "error 400: A: recent_users: parameter 'limit' must be an integer" in done.stderr
+    done = run_cli("query", "nosuch", "signups", settings=db_settings)
+    assert done.returncode != 0 and "no function 'nosuch'" in done.stderr
+
+
+def test_help_lists_every_command():
+    done = subprocess.run([sys.executable, "-m", "grafana_scf", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("serve", "query", "seed", "emulate"):
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([1, 2, 3], "▁▅█"), ([5, None, 5], "▁ ▁"), ([], ""), ([None, None], "  ")],
+)
+def test_sparkline(values, expected):
+    assert sparkline(values) == expected
