@@ -1,0 +1,151 @@
+"""The ``seed`` command, called through ``cli.run`` with parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+from datetime import datetime
+
+import pytest
+
+from grafana_scf.demo import cli
+from grafana_scf.demo.generator import CANARY_VALUE
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def env(db, monkeypatch):
+    """Settings as the command reads them: the test read-only user, the admin from db."""
+    monkeypatch.setenv("MYSQL_HOST", db.host)
+    monkeypatch.setenv("MYSQL_PORT", str(db.port))
+    monkeypatch.setenv("MYSQL_USER", db.RO_USER)
+    monkeypatch.setenv("MYSQL_PASSWORD", db.RO_PASSWORD)
+    monkeypatch.setenv("MYSQL_ADMIN_USER", db.admin_user)
+    monkeypatch.setenv("MYSQL_ADMIN_PASSWORD", db.admin_password)
+    monkeypatch.delenv("MYSQL_DATABASE", raising=False)
+    return db
+
+
+SMALL_ARGS = ("--days", "10", "--seed", "7", "--scale", "0.5", "--until", "2025-03-14T09:00Z")
+
+
+def test_seed_command_fills_the_database_and_prints_a_summary(env, capsys):
+    db = env
+    code = cli.run(
+        parse(
+            "--days",
+            "3",
+            "--until",
+            "2025-03-14T17:00+08:00",
+            "--seed",
+            "5",
+            "--scale",
+            "0.3",
+            "--database",
+            db.CLI_DB,
+        )
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "rows/s" in out and "tasks" in out and db.CLI_DB in out
+    assert "2025-03-14T09:00:00Z" in err  # the window it used, in UTC
+    assert db.RO_PASSWORD not in out + err
+    tasks = db.scalar(db.CLI_DB, "SELECT COUNT(*) FROM tasks")
+    assert tasks > 100 and f"{tasks:,}" in out
+    assert db.query(db.CLI_DB, "SELECT value FROM canary") == ((CANARY_VALUE,),)
+    latest = db.scalar(db.CLI_DB, "SELECT MAX(created_at) FROM tasks")
+    assert latest < datetime(2025, 3, 14, 9)
+
+
+def test_sql_out_script_loads_into_an_empty_database_and_equals_a_direct_seed(env, seeded, tmp_path, capsys):
+    db = env
+    script = tmp_path / "demo.sql"
+    assert cli.run(parse(*SMALL_ARGS, "--database", db.SQL_DB, "--sql-out", str(script), "--quiet")) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (
+        db.scalar("information_schema", "SELECT COUNT(*) FROM schemata WHERE schema_name = %s", (db.SQL_DB,))
+        == 0
+    )  # nothing was connected to
+    db.load_script(script)
+    assert db.digest(db.SQL_DB) == db.digest(db.TEST_DB)
+    conn = db.connect(db.SQL_DB, user=db.RO_USER, password=db.RO_PASSWORD)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM annotations")
+        assert cursor.fetchone()[0] == seeded.rows["annotations"]
+    conn.close()
+
+
+def test_sql_out_gz_and_without_readonly_user(env, tmp_path):
+    plain, packed = tmp_path / "demo.sql", tmp_path / "demo.sql.gz"
+    common = (
+        "--days",
+        "1",
+        "--until",
+        "2025-03-14",
+        "--database",
+        "labelhub_x",
+        "--quiet",
+        "--no-readonly-user",
+    )
+    assert cli.run(parse(*common, "--sql-out", str(plain))) == 0
+    assert cli.run(parse(*common, "--sql-out", str(packed))) == 0
+    text = plain.read_text(encoding="utf-8")
+    assert gzip.decompress(packed.read_bytes()).decode("utf-8") == text
+    assert "CREATE USER" not in text and "GRANT" not in text
+    assert "USE `labelhub_x`;" in text and "INSERT INTO `tasks`" in text
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_wrong_admin_password_fails_cleanly_without_showing_it(env, capsys):
+    code = cli.run(
+        parse("--days", "1", "--database", env.CLI_DB, "--admin-password", "not-the-password-xyz", "--quiet")
+    )
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert "failed" in err and "not-the-password-xyz" not in err
+
+
+def test_options_make_the_config():
+    assert cli.config_from_args(parse("--large")).scale == cli.LARGE_SCALE
+    assert cli.config_from_args(parse("--large", "--scale", "30")).scale == 30
+    config = cli.config_from_args(parse())
+    assert (config.days, config.seed, config.scale) == (90, 42, 1)
+    assert config.until.minute == config.until.second == 0
+    with pytest.raises(SystemExit):
+        parse("--days", "0")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2025-03-14", datetime(2025, 3, 14)),
+        ("2025-03-14T09:30", datetime(2025, 3, 14, 9, 30)),
+        ("2025-03-14T09:30:15.5Z", datetime(2025, 3, 14, 9, 30, 15)),
+        ("2025-03-14 17:30+08:00", datetime(2025, 3, 14, 9, 30)),
+    ],
+)
+def test_parse_until(text, expected):
+    assert cli.parse_until(text) == expected
+
+
+def test_parse_until_rejects_garbage():
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.parse_until("yesterday")
+
+
+def test_progress_bar_shows_rows_per_second():
+    stream = io.StringIO()
+    bar = cli.ProgressBar(stream)
+    bar.interval = 0
+    bar(5_000, 20_000)
+    bar.finish(21_000)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "25%" in lines[0] and "5,000 rows" in lines[0] and "rows/s" in lines[0]
+    assert "100%" in lines[1] and "21,000 rows" in lines[1]
