@@ -328,3 +328,29 @@ def test_reconnects_after_the_server_drops_the_connection(make_business_app, db_
         cursor.execute("KILL CONNECTION %s", (thread_id,))
     assert query(app, target("signups"))[0] == 200
     assert app.source.database._conn.thread_id() != thread_id
+
+
+def test_rows_format_gives_uniquely_labelled_flat_rows(business_db):
+    targets = (target("signups_by_channel"), target("tasks_by_status", "B"))
+    _, frames = query(business_db, *targets, intervalMs=DAY_S * 1000)
+    status, answer = query(business_db, *targets, intervalMs=DAY_S * 1000, format="rows")
+    assert status == 200
+    series_rows = [r for r in answer if r["refId"] == "A"]
+    assert all(set(r) == {"refId", "metric", "channel", "time", "value"} for r in series_rows)
+    by_series = {}
+    for row in series_rows:
+        by_series.setdefault((row["metric"], row["channel"]), []).append(row["value"])
+    expected = {
+        (f["fields"][1]["name"], f["fields"][1]["labels"]["channel"]): f["fields"][1]["values"]
+        for f in frames
+        if f["refId"] == "A"
+    }
+    assert by_series == expected
+    table_rows = [r for r in answer if r["refId"] == "B"]
+    assert table_rows and all(set(r) == {"refId", "status", "tasks"} for r in table_rows)
+
+
+def test_unknown_answer_format_is_refused(business_db):
+    status, answer = query(business_db, target("signups"), format="csv")
+    assert status == 400
+    assert "format must be one of" in answer["message"]

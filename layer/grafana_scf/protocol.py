@@ -54,6 +54,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "maxDataPoints": {"type": ["number", "null"], "minimum": 0},
             "filters": _FILTERS,
             "adhocFilters": _FILTERS,
+            "format": {"enum": ["frames", "rows", None]},
         },
     },
     "metrics": {
@@ -178,6 +179,7 @@ class QueryRequest:
 
     queries: tuple[DataQuery, ...]
     skipped: tuple[str, ...]
+    answer_format: str = "frames"
 
     @classmethod
     def from_body(cls, body: Any) -> QueryRequest:
@@ -206,7 +208,7 @@ class QueryRequest:
                 raw=target,
             )
             queries.append(query)
-        return cls(tuple(queries), tuple(skipped))
+        return cls(tuple(queries), tuple(skipped), body.get("format") or "frames")
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,51 @@ from grafana_scf.frames import Frame, QueryDataResponse
 from grafana_scf.transport import Response
 
 
-def render_query(result: QueryDataResponse) -> Response:
+def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Response:
+    """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
     if failures:
         return render_failures(failures)
+    if answer_format == "rows":
+        return Response.json(flat_rows(result))
     frames = [
         frame.to_dto(ref_id) for ref_id, response in result.responses.items() for frame in response.frames
     ]
     return Response.json(frames)
+
+
+_ROW_KEYS = frozenset({"refId", "metric", "time", "value"})
+
+
+def flat_rows(result: QueryDataResponse) -> list[dict[str, Any]]:
+    """Every point as one flat object, for clients that parse rows (Infinity, alert rules).
+
+    A time series point is ``{refId, metric, <label>: …, time, value}``: its string
+    columns (refId, metric and the labels) identify the series uniquely, so a
+    long-to-wide conversion gives one uniquely labelled numeric series each. A
+    table row keeps its own columns, plus ``refId``. A label whose name clashes
+    with those keys is sent as ``label_<name>``.
+    """
+    rows: list[dict[str, Any]] = []
+    for ref_id, response in result.responses.items():
+        for frame in response.frames:
+            if str(frame.meta.get("type", "")).startswith("timeseries"):
+                rows.extend(_series_rows(ref_id, frame))
+            else:
+                rows.extend({"refId": ref_id, **row} for row in render_rows([frame]))
+    return rows
+
+
+def _series_rows(ref_id: str, frame: Frame) -> list[dict[str, Any]]:
+    time_field = next(f for f in frame.fields if f.type == "time")
+    out = []
+    for field in frame.fields:
+        if field.type != "number":
+            continue
+        labels = {(f"label_{k}" if k in _ROW_KEYS else k): v for k, v in field.labels.items()}
+        base = {"refId": ref_id, "metric": field.name, **labels}
+        out.extend({**base, "time": t, "value": v} for t, v in zip(time_field.values, field.values))
+    return out
 
 
 def render_failures(failures: list) -> Response:

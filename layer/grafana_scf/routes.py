@@ -93,7 +93,7 @@ class Router:
         result = QueryDataResponse()
         for query in parsed.queries:
             result.responses[query.ref_id] = self.run(query)
-        return render_query(result)
+        return render_query(result, parsed.answer_format)
 
     def run(self, query: DataQuery) -> DataResponse:
         """One target; ``(a|b)`` runs each name. Any failure stays inside the result."""
