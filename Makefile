@@ -41,8 +41,8 @@ test-slow: $(STAMP) $(NODE_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check layer tests bench
-	$(BIN)/ruff format --check layer tests bench
+	$(BIN)/ruff check layer tests $(wildcard bench)
+	$(BIN)/ruff format --check layer tests $(wildcard bench)
 
 clean:
 	rm -rf $(VENV) tests/grafana/node_modules build layer/build
