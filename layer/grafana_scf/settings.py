@@ -88,6 +88,65 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("LOG_LEVEL", "INFO", str.upper, "log level of the function (DEBUG, INFO, WARNING, ERROR)"),
         Setting("GRAFANA_BACKEND_DEBUG", False, _parse_bool, "include exception types in 500 messages"),
+        Setting(
+            "CLOUD_API_REGION", "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
+        ),
+        Setting(
+            "CLOUD_API_ENDPOINT",
+            None,
+            str,
+            "Cloud Monitor: send every Tencent Cloud API call here (e.g. http://127.0.0.1:9100 for the "
+            "emulator, or https://{service}.internal.tencentcloudapi.com); unset = the public endpoints",
+        ),
+        Setting(
+            "CLOUD_API_SECRET_ID",
+            None,
+            str,
+            "Cloud Monitor: explicit SecretId (local runs); wins over the execution role's keys",
+            secret=True,
+        ),
+        Setting(
+            "CLOUD_API_SECRET_KEY",
+            None,
+            str,
+            "Cloud Monitor: SecretKey paired with CLOUD_API_SECRET_ID",
+            secret=True,
+        ),
+        Setting(
+            "CLOUD_API_TIMEOUT_S", 5, _parse_positive_int, "Cloud Monitor: timeout of one API call, seconds"
+        ),
+        Setting("CLOUD_API_RETRIES", 3, int, "Cloud Monitor: retries after throttling or a network error"),
+        Setting(
+            "CLOUD_API_RATE_LIMIT",
+            20,
+            _parse_positive_int,
+            "Cloud Monitor: API calls per second per account key",
+        ),
+        Setting("CLOUD_API_WORKERS", 4, _parse_positive_int, "Cloud Monitor: parallel GetMonitorData calls"),
+        Setting(
+            "CLOUD_API_INSTANCES_PER_CALL",
+            10,
+            _parse_positive_int,
+            "Cloud Monitor: instances per GetMonitorData",
+        ),
+        Setting(
+            "CLOUD_API_POINTS_PER_CALL",
+            1440,
+            _parse_positive_int,
+            "Cloud Monitor: data points (instances x slots) per GetMonitorData",
+        ),
+        Setting(
+            "CLOUD_API_MIN_PERIOD_S",
+            60,
+            _parse_positive_int,
+            "Cloud Monitor: the finest period chosen automatically (an explicit payload period may go below)",
+        ),
+        Setting(
+            "CLOUD_API_LIST_TTL_S",
+            300,
+            _parse_positive_int,
+            "Cloud Monitor: how long instance lists are cached",
+        ),
     )
 }
 

@@ -1,0 +1,203 @@
+"""The Cloud Monitor catalog: curated metrics, the generic metric, alarms, variables.
+
+Loaded once at cold start into frozen dataclasses. The document is checked
+against ``CATALOG_SCHEMA`` (a pre-generated validator), then cross-checked: a
+curated metric names its namespace, metric, product and dimension template (whose
+placeholders the product must fill); a generic one names none of them; a
+variable lists regions or a known product. Errors name the entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from grafana_scf.catalog_file import CatalogError
+from grafana_scf.protocol import schema_message
+from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
+
+_NAME = "^[a-z][a-z0-9_]*$"
+STATISTICS = ("avg", "max", "min")
+STATISTIC_BITS = {"avg": (1, "AvgValues"), "max": (2, "MaxValues"), "min": (4, "MinValues")}
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_CURATED_KEYS = ("namespace", "metric", "product", "dimensions")
+
+_METRIC = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "generic": {"type": "boolean"},
+        "namespace": {"type": "string", "pattern": "^[A-Za-z0-9_]+/[A-Za-z0-9_]+$"},
+        "metric": {"type": "string", "pattern": "^[A-Za-z0-9_.]+$"},
+        "product": {"enum": sorted(PRODUCTS)},
+        "dimensions": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
+        "statistic": {"enum": list(STATISTICS)},
+        "unit": {"type": "string"},
+        "periods": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}},
+    },
+}
+_ANNOTATION = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
+}
+_VARIABLE = {
+    "type": "object",
+    "required": ["list"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "list": {"enum": ["regions", *sorted(PRODUCTS)]},
+    },
+}
+
+
+def _named(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": entry}
+
+
+CATALOG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["source", "metrics"],
+    "additionalProperties": False,
+    "properties": {
+        "source": {"const": "cloudmonitor"},
+        "description": {"type": "string"},
+        "metrics": _named(_METRIC),
+        "annotations": _named(_ANNOTATION),
+        "variables": _named(_VARIABLE),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric target: curated (everything fixed but instances) or generic (payload says all)."""
+
+    name: str
+    title: str
+    description: str = ""
+    generic: bool = False
+    namespace: str = ""
+    metric: str = ""
+    product: str = ""
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    statistic: str | None = None
+    unit: str | None = None
+    periods: tuple[int, ...] = ()
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        return frozenset(p for v in self.dimensions.values() for p in _PLACEHOLDER.findall(v))
+
+    def dimensions_for(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """The template filled with one resource's fields."""
+        return {k: _PLACEHOLDER.sub(lambda m: fields[m.group(1)], v) for k, v in self.dimensions.items()}
+
+
+@dataclass(frozen=True)
+class Annotation:
+    name: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    title: str
+    list: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every entry by name, in catalog order."""
+
+    metrics: Mapping[str, Metric]
+    annotations: Mapping[str, Annotation]
+    variables: Mapping[str, Variable]
+
+    def names(self) -> list[str]:
+        return [*self.metrics, *self.annotations, *self.variables]
+
+    def namespaces(self) -> list[str]:
+        """Namespaces of the curated metrics, for the generic metric's picker."""
+        return sorted({m.namespace for m in self.metrics.values() if not m.generic})
+
+
+def load_catalog(document: Mapping[str, Any]) -> Catalog:
+    """Validate a parsed catalog document and build the frozen catalog."""
+    _check_schema(document)
+    metrics = {n: _metric(n, raw) for n, raw in (document.get("metrics") or {}).items()}
+    annotations = {
+        n: Annotation(n, raw.get("title", n), raw.get("description", ""))
+        for n, raw in (document.get("annotations") or {}).items()
+    }
+    variables = {
+        n: Variable(n, raw.get("title", n), raw["list"], raw.get("description", ""))
+        for n, raw in (document.get("variables") or {}).items()
+    }
+    seen: dict[str, str] = {}
+    for section, names in (("metrics", metrics), ("annotations", annotations), ("variables", variables)):
+        for name in names:
+            if name in seen:
+                raise CatalogError(f"{section}.{name}: the name is already used in {seen[name]}")
+            seen[name] = section
+    return Catalog(MappingProxyType(metrics), MappingProxyType(annotations), MappingProxyType(variables))
+
+
+def _check_schema(document: Mapping[str, Any]) -> None:
+    import fastjsonschema
+
+    from grafana_scf.validators import validator
+
+    try:
+        validator("catalog_cloudmonitor")(document)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise CatalogError(schema_message(exc, "catalog")) from None
+
+
+def _metric(name: str, raw: Mapping[str, Any]) -> Metric:
+    where = f"metrics.{name}"
+    common = {"name": name, "title": raw.get("title", name), "description": raw.get("description", "")}
+    if raw.get("generic"):
+        extra = [k for k in (*_CURATED_KEYS, "statistic", "periods") if k in raw]
+        if extra:
+            raise CatalogError(
+                f"{where}: a generic metric takes {extra[0]} from the payload, not the catalog"
+            )
+        return Metric(**common, generic=True, unit=raw.get("unit"))
+    missing = [k for k in _CURATED_KEYS if k not in raw]
+    if missing:
+        raise CatalogError(f"{where}: {missing[0]} is required (or set generic: true)")
+    metric = Metric(
+        **common,
+        namespace=raw["namespace"],
+        metric=raw["metric"],
+        product=raw["product"],
+        dimensions=MappingProxyType(dict(raw["dimensions"])),
+        statistic=raw.get("statistic"),
+        unit=raw.get("unit"),
+        periods=tuple(sorted(set(raw.get("periods") or ()))),
+    )
+    offered = PRODUCTS[metric.product].fields
+    unknown = sorted(metric.placeholders - offered)
+    if unknown:
+        raise CatalogError(
+            f"{where}.dimensions: {{{unknown[0]}}} is not a field of {metric.product} "
+            f"(fields: {', '.join(sorted(offered))})"
+        )
+    if not metric.placeholders:
+        raise CatalogError(f"{where}.dimensions: the template must use a field of the instance, e.g. {{id}}")
+    return metric

@@ -1,0 +1,201 @@
+"""GetMonitorData for many instances: cache first, then batched calls in parallel.
+
+Series already cached cost nothing. The rest are cut into batches (at most the
+plan's batch size per call) and fetched on a small thread pool; every call goes
+through ``CloudApi`` (token bucket, retries). DataPoints are matched back to
+instances by their Dimensions, never by order. A response without DataPoints
+(``None``) is an error; an instance with no DataPoint, or an empty one, has no
+data. Failed batches are reported together, naming their instances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, CloudApi
+from grafana_scf.sources.cloudmonitor.cache import TtlCache, series_ttl
+from grafana_scf.sources.cloudmonitor.catalog import STATISTIC_BITS
+
+log = logging.getLogger("grafana_scf.cloudmonitor")
+BEIJING = "+08:00"
+
+Dimensions = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series to fetch: the instance it shows and the dimensions that ask for it."""
+
+    instance: str
+    alias: str
+    dimensions: Dimensions
+
+
+@dataclass(frozen=True)
+class Window:
+    """One GetMonitorData question apart from the instances; slots are aligned to the period."""
+
+    region: str
+    namespace: str
+    metric: str
+    period: int
+    statistic: str | None
+    first_slot: int
+    last_slot: int
+
+    def params(self, batch: Sequence[Series]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "Namespace": self.namespace,
+            "MetricName": self.metric,
+            "Period": self.period,
+            "StartTime": _iso(self.first_slot),
+            "EndTime": _iso(self.last_slot),
+            "Instances": [{"Dimensions": [{"Name": n, "Value": v} for n, v in s.dimensions]} for s in batch],
+        }
+        if self.statistic:
+            params["SpecifyStatistics"] = STATISTIC_BITS[self.statistic][0]
+        return params
+
+    def cache_key(self, series: Series) -> tuple:
+        return (
+            self.region, self.namespace, self.metric.lower(), self.period, self.statistic,
+            self.first_slot, self.last_slot, series.dimensions,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Points:
+    """One instance's answer: slot timestamps (s) and values; empty when it has no data."""
+
+    timestamps: tuple[int, ...] = ()
+    values: tuple[float | None, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.timestamps
+
+
+@dataclass
+class FetchResult:
+    """Points per series, plus what it cost."""
+
+    points: dict[Dimensions, Points] = field(default_factory=dict)
+    cache_hits: int = 0
+    failures: list[tuple[list[Series], ApiFailure]] = field(default_factory=list)
+
+
+def _iso(epoch_s: int) -> str:
+    moment = dt.datetime.fromtimestamp(epoch_s, dt.timezone(dt.timedelta(hours=8)))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + BEIJING
+
+
+def _key(dimensions: Iterable[Mapping[str, Any]], fold: bool = False) -> Dimensions:
+    pairs = ((str(d.get("Name")), str(d.get("Value"))) for d in dimensions or ())
+    return tuple(sorted((n.lower() if fold else n, v) for n, v in pairs))
+
+
+class Fetcher:
+    """Cached, batched, parallel GetMonitorData over one ``CloudApi``."""
+
+    def __init__(self, api: CloudApi, workers: int, cache: TtlCache) -> None:
+        self.api = api
+        self.workers = workers
+        self.cache = cache
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cloudmonitor")
+            return self._pool
+
+    def fetch(
+        self,
+        window: Window,
+        series: Sequence[Series],
+        batch_size: int,
+        stats: CallStats,
+        deadline: float,
+        now_s: float,
+    ) -> FetchResult:
+        """Points for every series (cached or fetched); failures are collected, not raised."""
+        result = FetchResult()
+        missing: list[Series] = []
+        for item in series:
+            cached = self.cache.get(window.cache_key(item))
+            if cached is None:
+                missing.append(item)
+            else:
+                result.points[item.dimensions] = cached
+                result.cache_hits += 1
+        batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+        ttl = series_ttl(window.last_slot, window.period, now_s)
+        for batch, outcome in self._run(window, batches, stats, deadline):
+            if isinstance(outcome, ApiFailure):
+                result.failures.append((batch, outcome))
+                continue
+            for item in batch:
+                points = outcome.get(item.dimensions, Points())
+                result.points[item.dimensions] = points
+                self.cache.put(window.cache_key(item), points, ttl)
+        return result
+
+    def _run(
+        self, window: Window, batches: list[list[Series]], stats: CallStats, deadline: float
+    ) -> list[tuple[list[Series], dict[Dimensions, Points] | ApiFailure]]:
+        if len(batches) <= 1:
+            return [(b, self._call_safely(window, b, stats, deadline)) for b in batches]
+        pool = self._executor()
+        futures: list[Future] = [
+            pool.submit(self._call_safely, window, batch, stats, deadline) for batch in batches
+        ]
+        return [(batch, future.result()) for batch, future in zip(batches, futures)]
+
+    def _call_safely(
+        self, window: Window, batch: list[Series], stats: CallStats, deadline: float
+    ) -> dict[Dimensions, Points] | ApiFailure:
+        try:
+            answer = self.api.monitor("GetMonitorData", window.region, window.params(batch), stats, deadline)
+            return match_points(answer, batch, window.statistic)
+        except ApiFailure as failure:
+            return failure
+
+
+def match_points(
+    answer: Mapping[str, Any], batch: Sequence[Series], statistic: str | None
+) -> dict[Dimensions, Points]:
+    """DataPoints -> Points per requested series, matched by Dimensions."""
+    data_points = answer.get("DataPoints")
+    if data_points is None:
+        raise ApiFailure(
+            "service", "NoDataPoints", "GetMonitorData answered without DataPoints (an unreadable error?)"
+        )
+    field_name = STATISTIC_BITS[statistic][1] if statistic else "Values"
+    wanted = {s.dimensions: s.dimensions for s in batch}
+    folded = {tuple((n.lower(), v) for n, v in s.dimensions): s.dimensions for s in batch}
+    found: dict[Dimensions, Points] = {}
+    for point in data_points:
+        key = _key(point.get("Dimensions"))
+        target = wanted.get(key) or folded.get(_key(point.get("Dimensions"), fold=True))
+        if target is None:
+            continue
+        timestamps = point.get("Timestamps") or []
+        values = point.get(field_name)
+        if timestamps and (values is None or len(values) != len(timestamps)):
+            raise ApiFailure(
+                "service",
+                "BadDataPoint",
+                f"GetMonitorData answered {field_name} that do not match Timestamps",
+            )
+        found[target] = Points(
+            tuple(int(t) for t in timestamps),
+            tuple(None if v is None else float(v) for v in (values or ())),
+        )
+    return found
