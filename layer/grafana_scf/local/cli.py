@@ -61,6 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="interpreter for the workers (default: this one); match the function's runtime",
     )
 
+    parser.add_argument(
+        "--emulator",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="start the local Tencent Cloud API emulator for Cloud Monitor functions: auto (default) "
+        "does when no CLOUD_API_ENDPOINT, CLOUD_API_SECRET_ID or TENCENTCLOUD_SECRETID is set",
+    )
+    parser.add_argument(
+        "--emulator-port", type=int, default=9100, help="port of that emulator (9100; 0 = any free)"
+    )
+
 
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -75,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
     from grafana_scf.local.project import ProjectError, find_root
     from grafana_scf.local.runner import Runner
 
+    emulator = None
     try:
         root = args.root.resolve() if args.root else find_root(Path.cwd())
+        environ, emulator = _cloud_environment(args, root)
         runner = Runner(
             root,
             host=args.host,
@@ -86,8 +99,11 @@ def run(args: argparse.Namespace) -> int:
             idle_timeout=args.idle_timeout,
             layer_dir=args.layer_dir,
             python=args.python,
+            environ=environ,
         )
     except (ProjectError, RuntimeError, OSError) as exc:
+        if emulator is not None:
+            emulator.close()
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     _print_banner(runner, root)
@@ -100,7 +116,46 @@ def run(args: argparse.Namespace) -> int:
         print("stopping workers...", file=sys.stderr)
     finally:
         runner.close()
+        if emulator is not None:
+            emulator.close()
     return 0
+
+
+_CLOUD_KEYS = ("CLOUD_API_ENDPOINT", "CLOUD_API_SECRET_ID", "TENCENTCLOUD_SECRETID")
+
+
+def _cloud_environment(args: argparse.Namespace, root: Path):
+    """The environment for ``${env:}``, with the emulator's endpoint and demo keys when wanted.
+
+    With ``--emulator auto`` the emulator starts only if some function is served from a
+    Cloud Monitor catalog and no real endpoint or credentials are set.
+    """
+    import os
+
+    environ = dict(os.environ)
+    wanted = args.emulator == "on" or (
+        args.emulator == "auto" and not any(environ.get(k) for k in _CLOUD_KEYS) and _has_cloud_monitor(root)
+    )
+    if not wanted:
+        return environ, None
+    from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
+
+    emulator = start_emulator(port=args.emulator_port)
+    environ.update(
+        CLOUD_API_ENDPOINT=emulator.url,
+        CLOUD_API_SECRET_ID=DEFAULT_SECRET_ID,
+        CLOUD_API_SECRET_KEY=DEFAULT_SECRET_KEY,
+    )
+    print(f"Cloud Monitor functions use the local Tencent Cloud API emulator at {emulator.url}")
+    return environ, emulator
+
+
+def _has_cloud_monitor(root: Path) -> bool:
+    for catalog in sorted(root.glob("datasource/*/catalog.yaml")):
+        for line in catalog.read_text(encoding="utf-8").splitlines():
+            if line.split("#")[0].strip().replace(" ", "") == "source:cloudmonitor":
+                return True
+    return False
 
 
 def _serve_in_background(runner) -> threading.Thread:
