@@ -6,6 +6,31 @@ from pathlib import Path
 from typing import Any
 
 
+def catalog_schema(source: str, sections: dict[str, Any], name_pattern: str) -> dict[str, Any]:
+    """The JSON Schema of a catalog document: ``source`` plus named entry sections.
+
+    ``sections`` maps a section (``metrics``, ...) to the schema of one entry; entry
+    names must match ``name_pattern``; ``metrics`` is required.
+    """
+    return {
+        "type": "object",
+        "required": ["source", "metrics"],
+        "additionalProperties": False,
+        "properties": {
+            "source": {"const": source},
+            "description": {"type": "string"},
+            **{
+                section: {
+                    "type": "object",
+                    "propertyNames": {"pattern": name_pattern},
+                    "additionalProperties": entry,
+                }
+                for section, entry in sections.items()
+            },
+        },
+    }
+
+
 class CatalogError(ValueError):
     """A catalog that cannot be served; the message names the entry and the problem."""
 

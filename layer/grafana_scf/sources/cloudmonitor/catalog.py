@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from grafana_scf.catalog_file import CatalogError
+from grafana_scf.catalog_file import CatalogError, catalog_schema
 from grafana_scf.protocol import schema_message
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
 
@@ -62,22 +62,9 @@ _VARIABLE = {
 }
 
 
-def _named(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": entry}
-
-
-CATALOG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["source", "metrics"],
-    "additionalProperties": False,
-    "properties": {
-        "source": {"const": "cloudmonitor"},
-        "description": {"type": "string"},
-        "metrics": _named(_METRIC),
-        "annotations": _named(_ANNOTATION),
-        "variables": _named(_VARIABLE),
-    },
-}
+CATALOG_SCHEMA: dict[str, Any] = catalog_schema(
+    "cloudmonitor", {"metrics": _METRIC, "annotations": _ANNOTATION, "variables": _VARIABLE}, _NAME
+)
 
 
 @dataclass(frozen=True)

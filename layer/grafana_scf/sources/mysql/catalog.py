@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from grafana_scf.catalog_file import CatalogError
+from grafana_scf.catalog_file import CatalogError, catalog_schema
 from grafana_scf.protocol import schema_message
 from grafana_scf.sources.mysql.compiler import Compiler, SqlCompileError
 from grafana_scf.sources.mysql.macros import MACROS
@@ -73,23 +73,16 @@ _ADHOC_KEY = {
 }
 
 
-def _named(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": entry}
-
-
-CATALOG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["source", "metrics"],
-    "additionalProperties": False,
-    "properties": {
-        "source": {"const": "mysql"},
-        "description": {"type": "string"},
-        "metrics": _named(_ENTRY),
-        "annotations": _named(_SIMPLE_ENTRY),
-        "variables": _named(_SIMPLE_ENTRY),
-        "adhoc_filters": _named(_ADHOC_KEY),
+CATALOG_SCHEMA: dict[str, Any] = catalog_schema(
+    "mysql",
+    {
+        "metrics": _ENTRY,
+        "annotations": _SIMPLE_ENTRY,
+        "variables": _SIMPLE_ENTRY,
+        "adhoc_filters": _ADHOC_KEY,
     },
-}
+    _NAME,
+)
 
 
 @dataclass(frozen=True)
