@@ -49,6 +49,10 @@ EXPANSIONS = [
     ("unix epoch filter", "$__unixEpochFilter(ts_s)", "ts_s >= 1700000000 AND ts_s <= 1700086400"),
     ("unix epoch group", "$__unixEpochGroupAlias(ts_s, '1m')", "(ts_s) DIV 60 * 60 AS `time`"),
     ("unix epoch from/to", "$__unixEpochFrom() $__unixEpochTo()", "1700000000 1700086400"),
+    ("range beyond 2038 is clamped for FROM_UNIXTIME", "$__timeTo()", "FROM_UNIXTIME(2147483647)",
+     {"time_range": TimeRange(0, 4_102_444_800_000)}),
+    ("range before 1970 is clamped", "$__timeFrom()", "FROM_UNIXTIME(0)",
+     {"time_range": TimeRange(-86_400_000, 0)}),
     ("interval as text", "SELECT $__interval", "SELECT '5m'"),
     ("interval_ms is not interval", "SELECT $__interval_ms", "SELECT 300000"),
     ("time column", "SELECT $__time(created_at)", "SELECT UNIX_TIMESTAMP(created_at) AS time_sec"),
@@ -64,9 +68,10 @@ EXPANSIONS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "sql", "expected"), EXPANSIONS, ids=[c[0] for c in EXPANSIONS])
-def test_expansion(name, sql, expected):
-    assert rendered(sql) == expected
+@pytest.mark.parametrize(("name", "sql", "expected", "ctx"), [(*c, {})[:4] for c in EXPANSIONS],
+                         ids=[c[0] for c in EXPANSIONS])  # fmt: skip
+def test_expansion(name, sql, expected, ctx):
+    assert rendered(sql, **ctx) == expected
 
 
 BINDINGS = [
@@ -96,9 +101,9 @@ def test_values_never_enter_the_sql_text():
     bound = compile_sql("WHERE a = :v AND $__timeFilter(t)", {"v": "'; DROP TABLE x; --"})
     assert "DROP" not in bound.text
     assert bound.text == (
-        "WHERE a = %(v)s AND t BETWEEN FROM_UNIXTIME(%(__from)s) AND FROM_UNIXTIME(%(__to)s)"
+        "WHERE a = %(v)s AND t BETWEEN FROM_UNIXTIME(%(__from_dt)s) AND FROM_UNIXTIME(%(__to_dt)s)"
     )
-    assert bound.params == {"v": "'; DROP TABLE x; --", "__from": 1_700_000_000, "__to": 1_700_086_400}
+    assert bound.params == {"v": "'; DROP TABLE x; --", "__from_dt": 1_700_000_000, "__to_dt": 1_700_086_400}
 
 
 def test_adhoc_filters_bind_values_and_use_catalog_columns():

@@ -35,6 +35,11 @@ def macro(name: str, arity: tuple[int, int]):
     return register
 
 
+# FROM_UNIXTIME answers NULL outside 1970..2038 on MariaDB (and before 1970 on MySQL),
+# which would turn a wide range into an empty result: clamp to what both accept.
+_UNIX_TIME_MAX = 2_147_483_647
+
+
 def _from(c: Compiler) -> str:
     return c.bind(c.context.time_range.from_s, "__from")
 
@@ -43,22 +48,32 @@ def _to(c: Compiler) -> str:
     return c.bind(c.context.time_range.to_s, "__to")
 
 
+def _from_datetime(c: Compiler) -> str:
+    value = min(max(c.context.time_range.from_s, 0), _UNIX_TIME_MAX)
+    return f"FROM_UNIXTIME({c.bind(value, '__from_dt')})"
+
+
+def _to_datetime(c: Compiler) -> str:
+    value = min(max(c.context.time_range.to_s, 0), _UNIX_TIME_MAX)
+    return f"FROM_UNIXTIME({c.bind(value, '__to_dt')})"
+
+
 @macro("timeFilter", (1, 1))
 def time_filter(c: Compiler, args: list[str]) -> str:
     """``col BETWEEN FROM_UNIXTIME(from) AND FROM_UNIXTIME(to)``."""
-    return f"{c.sql(args[0])} BETWEEN FROM_UNIXTIME({_from(c)}) AND FROM_UNIXTIME({_to(c)})"
+    return f"{c.sql(args[0])} BETWEEN {_from_datetime(c)} AND {_to_datetime(c)}"
 
 
 @macro("timeFrom", (0, 0))
 def time_from(c: Compiler, args: list[str]) -> str:
     """``FROM_UNIXTIME(from)``."""
-    return f"FROM_UNIXTIME({_from(c)})"
+    return _from_datetime(c)
 
 
 @macro("timeTo", (0, 0))
 def time_to(c: Compiler, args: list[str]) -> str:
     """``FROM_UNIXTIME(to)``."""
-    return f"FROM_UNIXTIME({_to(c)})"
+    return _to_datetime(c)
 
 
 @macro("unixEpochFilter", (1, 1))

@@ -72,11 +72,31 @@ def to_text(value: Any) -> str | None:
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {"time": to_epoch_ms, "number": to_number, "string": to_text}
+# PyMySQL already returns int/float for these (no per-value conversion needed).
+_NATIVE_NUMBER_TYPES = {1, 2, 3, 4, 5, 8, 9, 13}
+_DATETIME_TYPES = {7, 12}
+_ONE_MS = dt.timedelta(milliseconds=1)
 
 
-def _column(rows: Sequence[tuple], index: int, kind: str) -> list[Any]:
+def _column(rows: Sequence[tuple], index: int, kind: str, type_code: int | None = None) -> list[Any]:
+    """One column's values converted for ``kind``; the common types take a fast path."""
+    raw = [row[index] for row in rows]
+    if kind == "number" and type_code in _NATIVE_NUMBER_TYPES:
+        return raw
+    if kind == "time" and type_code in _DATETIME_TYPES:
+        return [None if v is None else (v - _EPOCH) // _ONE_MS for v in raw]
+    if kind == "time" and type_code in _NATIVE_NUMBER_TYPES:
+        return _epoch_column(raw)
     convert = _CONVERTERS[kind]
-    return [convert(row[index]) for row in rows]
+    return [convert(v) for v in raw]
+
+
+def _epoch_column(raw: list[Any]) -> list[Any]:
+    """Epoch numbers to ms: seconds (below 1e11, as ``time_sec``) are scaled by 1000."""
+    first = next((v for v in raw if v is not None), None)
+    if first is None or abs(first) >= 1e11:
+        return [None if v is None else int(v) for v in raw]
+    return [None if v is None else int(v * 1000) for v in raw]
 
 
 def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> Frame:
@@ -84,7 +104,7 @@ def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
     fields = []
     for index, (column, type_code) in enumerate(columns):
         kind = field_type(type_code)
-        fields.append(Field(column, kind, _column(rows, index, kind)))  # type: ignore[arg-type]
+        fields.append(Field(column, kind, _column(rows, index, kind, type_code)))  # type: ignore[arg-type]
     return Frame(name, fields, meta={"type": "table", "typeVersion": [0, 0]})
 
 
@@ -106,13 +126,16 @@ def time_series_frames(
     value_indexes = [i for i, k in enumerate(kinds) if k == "number" and i != time_index]
     if not value_indexes:
         raise ShapeError(f"{entry_name}: a time series needs at least one numeric column; got {names}")
-    times = _column(rows, time_index, "time")
+    times = _column(rows, time_index, "time", columns[time_index][1])
+    values_by_index = {i: _column(rows, i, "number", columns[i][1]) for i in value_indexes}
     groups = _group_rows(rows, names, label_indexes, metric_index)
     frames = []
     for (metric, labels), positions in groups.items():
-        series_times = [times[p] for p in positions]
+        whole = len(positions) == len(rows)
+        series_times = times if whole else [times[p] for p in positions]
         for index in value_indexes:
-            values = [to_number(rows[p][index]) for p in positions]
+            column = values_by_index[index]
+            values = column if whole else [column[p] for p in positions]
             name = metric if metric is not None else names[index]
             frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms))
     return frames
@@ -192,7 +215,7 @@ def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequ
             continue
         index = by_name[key]
         if key in ("time", "timeend"):
-            fields.append(Field(name, "time", _column(rows, index, "time")))
+            fields.append(Field(name, "time", _column(rows, index, "time", columns[index][1])))
         elif key == "tags":
             fields.append(Field(name, "other", [_tags(row[index]) for row in rows]))
         else:
