@@ -1,0 +1,1 @@
+"""Offline checks of the Grafana files: compose, provisioning, dashboards, alert rules."""
