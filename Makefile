@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/grafana/node_modules/.installed
 
-.PHONY: demo serve seed test test-slow lint mariadb install clean
+.PHONY: demo serve seed layer test test-slow lint mariadb install clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ seed: $(STAMP) mariadb
 
 serve: $(STAMP)
 	$(BIN)/python -m grafana_scf serve
+
+## layer: the SCF layer folder and zip under layer/build (docs/deploy.md)
+layer: $(STAMP)
+	$(BIN)/python -m grafana_scf build-layer
 
 ## demo: local MariaDB with demo data, then every function on http://127.0.0.1:9000/<function>/
 demo: seed serve

@@ -17,6 +17,7 @@ COMMANDS = {
     "query": ("grafana_scf.query_cli", "run one catalog target and print the answer"),
     "seed": ("grafana_scf.demo.cli", "create the demo schema, data and read-only user"),
     "emulate": ("grafana_scf.emulator.cli", "start the local Tencent Cloud API emulator"),
+    "build-layer": ("grafana_scf.layerbuild.cli", "build the SCF layer: engine + pinned deps, zipped"),
 }
 
 
