@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
     site = sysconfig.get_paths()["purelib"]
-    paths = [str(args.layer_dir)] if args.layer_dir else [str(ROOT / "layer"), site]
+    paths = [str(args.layer_dir.resolve())] if args.layer_dir else [str(ROOT / "layer"), site]
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONDONTWRITEBYTECODE": "x",
