@@ -116,6 +116,16 @@ def admin_db(seeded_database):
 
 
 @pytest.fixture(scope="session")
+def emulator():
+    """The local Tencent Cloud API emulator, shared by the session (no rate limit unless a
+    test sets one; suites reset it after each test)."""
+    from grafana_scf.emulator import start_emulator
+
+    with start_emulator(rate_limit=0) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
 def grafana():
     """Grafana's own toDataFrame, running under Node."""
     with GrafanaFrames() as frames:

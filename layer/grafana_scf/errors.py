@@ -19,9 +19,12 @@ class ServiceError(Exception):
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     source: ErrorSource = "plugin"
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = dict(headers or {})
         if status is not None:
             self.status = int(status)
 

@@ -9,6 +9,7 @@ tolerant defaults. A body that fails names the field, e.g.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,19 @@ def _range(body: Mapping[str, Any], where: str = "range") -> TimeRange:
         raise BadRequestError(f"{where}: {exc}") from None
 
 
+_RESOLUTION_MAX = 10**13  # ms: over 300 years; maxDataPoints: more than any answer could hold
+
+
+def _resolution(body: Mapping[str, Any], name: str) -> int | None:
+    """``intervalMs``/``maxDataPoints``: absent or 0 means not given; else a finite positive number."""
+    value = body.get(name)
+    if not value:
+        return None
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= _RESOLUTION_MAX):
+        raise BadRequestError(f"{name} must be a positive number up to {_RESOLUTION_MAX}, got {value!r}")
+    return max(1, int(value))
+
+
 @dataclass(frozen=True)
 class AdhocFilter:
     """One ad hoc filter: ``key operator value``; ``=|``/``!=|`` carry ``values``."""
@@ -185,8 +199,8 @@ class QueryRequest:
     def from_body(cls, body: Any) -> QueryRequest:
         validate("query", body)
         time_range = _range(body)
-        interval = body.get("intervalMs")
-        points = body.get("maxDataPoints")
+        interval = _resolution(body, "intervalMs")
+        points = _resolution(body, "maxDataPoints")
         filters = adhoc_filters(body)
         queries, skipped, seen = [], [], set()
         for index, target in enumerate(body["targets"]):
@@ -202,8 +216,8 @@ class QueryRequest:
                 target=str(target["target"]).strip(),
                 payload=parse_payload(target.get("payload"), ref_id),
                 time_range=time_range,
-                interval_ms=int(interval) if interval else None,
-                max_data_points=int(points) if points else None,
+                interval_ms=interval,
+                max_data_points=points,
                 filters=filters,
                 raw=target,
             )

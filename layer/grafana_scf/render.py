@@ -73,7 +73,7 @@ def render_failures(failures: list) -> Response:
 
 
 def render_error(error: ServiceError) -> Response:
-    return Response.error(error.status, error.message)
+    return Response.error(error.status, error.message, getattr(error, "headers", None))
 
 
 def render_rows(frames: list[Frame]) -> list[dict[str, Any]]:

@@ -68,7 +68,10 @@ class Router:
             raise NotFoundError(f"no route {path}; routes: {', '.join(sorted(self.ROUTES))}")
         handler = methods.get(request.method)
         if handler is None:
-            raise MethodNotAllowedError(f"{path} accepts {', '.join(methods)}, not {request.method}")
+            allowed = ", ".join([*methods, "OPTIONS"])
+            raise MethodNotAllowedError(
+                f"{path} accepts {', '.join(methods)}, not {request.method}", headers={"allow": allowed}
+            )
         return getattr(self, handler)(request)
 
     def health(self, request: Request) -> Response:
@@ -136,6 +139,12 @@ class Router:
         name = (annotation.get("query") or annotation.get("name") or "").strip().lstrip("#")
         if not name:
             raise BadRequestError("annotation.query must name an annotation source")
+        sources = self.source.annotation_names()
+        if name not in sources:
+            known = ", ".join(sources) or "none"
+            raise BadRequestError(
+                f"annotation.query: {name!r} is not an annotation source (sources: {known})"
+            )
         try:
             time_range = parse_range(body["range"]["from"], body["range"]["to"])
         except TimeFormatError as exc:

@@ -7,6 +7,7 @@ takes Grafana's relative forms (``now``, ``now-7d``). Everything becomes epoch m
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -43,6 +44,19 @@ class TimeFormatError(ValueError):
     """A time or duration that cannot be read."""
 
 
+# Times are accepted from year 1 to 9999 (what ISO-8601 and datetime can write).
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+_DIGITS = re.compile(r"^-?[0-9]{1,16}$")
+
+
+def _checked_ms(value: float | int, shown: object) -> int:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TimeFormatError(f"expected a time, got {shown!r}")
+    if not _MIN_MS <= value <= _MAX_MS:
+        raise TimeFormatError(f"{shown!r} is out of range (years 1 to 9999)")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class TimeRange:
     """A closed time range in epoch milliseconds."""
@@ -68,12 +82,12 @@ def parse_time(value: object, now_ms: int | None = None) -> int:
     if isinstance(value, bool):
         raise TimeFormatError(f"expected a time, got {value!r}")
     if isinstance(value, (int, float)):
-        return int(value)
+        return _checked_ms(value, value)
     if not isinstance(value, str) or not value.strip():
         raise TimeFormatError(f"expected a time, got {value!r}")
     text = value.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
+    if _DIGITS.match(text):
+        return _checked_ms(int(text), text)
     relative = _RELATIVE.match(text)
     if relative:
         now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -81,7 +95,7 @@ def parse_time(value: object, now_ms: int | None = None) -> int:
         if sign is None:
             return now
         delta = int(amount) * _UNITS_MS[unit]
-        return now - delta if sign == "-" else now + delta
+        return _checked_ms(now - delta if sign == "-" else now + delta, text)
     return _parse_iso(text)
 
 
@@ -89,13 +103,13 @@ def _parse_iso(text: str) -> int:
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
         parsed = datetime.fromisoformat(iso)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return _checked_ms(parsed.timestamp() * 1000, text)
+    except (ValueError, OverflowError):
         raise TimeFormatError(
             f"{text!r} is not a time (use ISO-8601 like 2024-01-01T00:00:00Z, epoch ms, or now-6h)"
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp() * 1000)
 
 
 def parse_range(from_value: object, to_value: object, now_ms: int | None = None) -> TimeRange:
@@ -149,4 +163,5 @@ def resolve_interval_ms(
     wanted = max(interval_ms or 0, by_points, min_interval_ms, 1)
     if interval_ms is not None and wanted == interval_ms:
         return wanted
-    return next((step for step in NICE_STEPS_MS if step >= wanted), wanted)
+    # Beyond the largest nice step: whole seconds, as the SQL group macros need.
+    return next((step for step in NICE_STEPS_MS if step >= wanted), -(-wanted // 1000) * 1000)

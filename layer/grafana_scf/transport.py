@@ -42,6 +42,8 @@ class Request:
             return json.loads(self.body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequestError(f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequestError("request body is nested too deeply") from None
 
     def __str__(self) -> str:
         shown = {k: ("<redacted>" if k in _REDACTED_HEADERS else v) for k, v in self.headers.items()}
@@ -57,13 +59,22 @@ class Response:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, data: Any, status: int = HTTPStatus.OK) -> Response:
-        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return cls(status, body.encode(), {"content-type": "application/json; charset=utf-8"})
+    def json(
+        cls, data: Any, status: int = HTTPStatus.OK, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (echoed from a hostile request) has no UTF-8 form: escape it.
+            body = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+        return cls(status, body, {"content-type": "application/json; charset=utf-8", **(headers or {})})
 
     @classmethod
-    def error(cls, status: int, message: str, **extra: Any) -> Response:
-        return cls.json({"message": message, **extra}, status)
+    def error(
+        cls, status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> Response:
+        return cls.json({"message": message, **extra}, status, headers)
 
     @classmethod
     def empty(cls, status: int = HTTPStatus.NO_CONTENT, **headers: str) -> Response:

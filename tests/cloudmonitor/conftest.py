@@ -14,21 +14,13 @@ from pathlib import Path
 import pytest
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
+from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 from grafana_scf.settings import SETTINGS
+from support.events import PROXY_VARIABLES, ROLE_VARIABLES
 
 from . import helpers
 
 INDEX = Path(__file__).resolve().parents[2] / "datasource" / "cloudmonitor" / "index.py"
-PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
-ROLE_VARIABLES = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")
-
-
-@pytest.fixture(scope="session")
-def emulator():
-    """The shared emulator (no rate limit)."""
-    with start_emulator(rate_limit=0) as handle:
-        yield handle
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+# What must not leak into a test from the outside: proxies (the SDK would route the
+# emulator's loopback calls through them) and an execution role's keys.
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+ROLE_VARIABLES = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")
+
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 

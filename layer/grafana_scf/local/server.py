@@ -24,6 +24,9 @@ class RunnerHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The default listen backlog (5) overflows under a burst of clients and the kernel
+    # then resets connections; a dashboard refresh alone opens a dozen at once.
+    request_queue_size = 128
 
     def __init__(self, address, runner):
         self.runner = runner

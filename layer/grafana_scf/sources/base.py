@@ -45,6 +45,9 @@ class Source(Protocol):
     def variable_names(self) -> list[str]:
         """The names ``/variable`` and legacy ``/search`` accept."""
 
+    def annotation_names(self) -> list[str]:
+        """The names legacy ``/annotations`` accepts."""
+
     def query(self, query: DataQuery) -> list[Frame]: ...
 
     def variable(self, request: VariableRequest) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from grafana_scf.protocol import DataQuery
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
 from grafana_scf.sources.cloudmonitor.catalog import Metric
-from grafana_scf.sources.cloudmonitor.fetch import Fetcher, FetchResult, Series, Window
+from grafana_scf.sources.cloudmonitor.fetch import Fetcher, FetchResult, Points, Series, Window
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory, Resource
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.periods import choose_period, first_slot, last_slot, slot_grid
@@ -211,7 +211,8 @@ class SeriesRunner:
         grid = slot_grid(window.first_slot, min(window.last_slot, now_s), window.period)
         frames = []
         for series in target.series:
-            points = result.points[series.dimensions]
+            # No slot of the range may have been asked for (a range shorter than one period).
+            points = result.points.get(series.dimensions, Points())
             display = f"{target.title}: {series.alias}"
             frame = series_frame(
                 target.metric, grid, points, target.labels[series.dimensions],

@@ -91,6 +91,9 @@ class CloudMonitorSource:
     def variable_names(self) -> list[str]:
         return list(self.catalog.variables)
 
+    def annotation_names(self) -> list[str]:
+        return list(self.catalog.annotations)
+
     def list_metrics(self, metric: str | None, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         return pickers.metric_list(self.catalog, self.region)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from grafana_scf.errors import DownstreamError, ServiceError
+from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
 
 log = logging.getLogger("grafana_scf.mysql")
 
@@ -27,6 +27,11 @@ _TIME_LIMIT_CODES = {1969, 3024, 1317}
 _TIMEOUT_CODES = {2013, 1205}
 _CONNECT_CODES = {2002, 2003, 2005, 2006, 2055}
 _ACCESS_CODES = {1044, 1045, 1049, 1142, 1143}
+_REGEXP_ERROR = 1139
+
+
+class RegexpError(BadRequestError):
+    """The server refused a regular expression: a client's ``=~``/``!~`` value (400)."""
 
 
 @dataclass
@@ -192,23 +197,29 @@ class Database:
                 HTTPStatus.GATEWAY_TIMEOUT,
             )
         if code in _CONNECT_CODES or code in _TIMEOUT_CODES:
-            self._conn = None
+            self._discard()
         if code in _TIMEOUT_CODES:
             return DownstreamError(f"{where} did not answer in time: {text}", HTTPStatus.GATEWAY_TIMEOUT)
         if code in _CONNECT_CODES:
             return DownstreamError(f"cannot reach {where}: {text}", HTTPStatus.BAD_GATEWAY)
         if code in _ACCESS_CODES:
             return DownstreamError(f"{where} refused access: {text}", HTTPStatus.BAD_GATEWAY)
+        if code == _REGEXP_ERROR:
+            return RegexpError(f"invalid regular expression: {text}")
         if code is not None and 1000 <= code < 2000:
             return ServiceError(f"{where} rejected the catalog SQL: {text}", HTTPStatus.INTERNAL_SERVER_ERROR)
         if isinstance(exc, OSError | TimeoutError):
-            self._conn = None
+            self._discard()
             return DownstreamError(f"cannot reach {where}: {exc.__class__.__name__}", HTTPStatus.BAD_GATEWAY)
         log.error("unexpected database error from %s: %r", where, exc)
         return DownstreamError(f"{where} failed: {text}", HTTPStatus.BAD_GATEWAY)
 
 
 def _message(exc: Exception) -> str:
-    if len(exc.args) >= 2 and isinstance(exc.args[1], str):
+    """The server's message of a PyMySQL error; only the class name of anything else
+    (a UnicodeEncodeError's arguments hold the whole SQL text, for one)."""
+    import pymysql
+
+    if isinstance(exc, pymysql.err.Error) and len(exc.args) >= 2 and isinstance(exc.args[1], str):
         return exc.args[1]
-    return str(exc) or exc.__class__.__name__
+    return exc.__class__.__name__

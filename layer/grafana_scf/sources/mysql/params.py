@@ -99,6 +99,20 @@ def _as_list(raw: Any) -> list[Any]:
     return [raw]
 
 
+def checked_text(text: str) -> str:
+    """``text`` if it has a UTF-8 form (a lone surrogate from JSON's ``\\ud800`` has none)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (it holds a lone surrogate)") from None
+    return text
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _article(type_name: str) -> str:
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
@@ -109,7 +123,7 @@ def _convert(type_name: str, value: Any) -> Any:
     if type_name == "string":
         if isinstance(value, bool):
             raise ValueError(f"must be a string, got {value!r}")
-        return str(value)
+        return checked_text(str(value))
     if type_name == "boolean":
         if isinstance(value, bool):
             return value
@@ -122,8 +136,8 @@ def _convert(type_name: str, value: Any) -> Any:
         raise ValueError(f"must be {_article(type_name)}, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be {_article(type_name)}, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"must be {_article(type_name)} in range, got {_shown(value)}") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"must be a finite {type_name}, got {value!r}")
     if type_name == "integer":

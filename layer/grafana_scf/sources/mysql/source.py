@@ -20,9 +20,9 @@ from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
 from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
-from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult
+from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
-from grafana_scf.sources.mysql.params import resolve_params
+from grafana_scf.sources.mysql.params import checked_text, resolve_params
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
 
 _DAY_MS = 86_400_000
@@ -72,6 +72,9 @@ class MySqlSource:
     def variable_names(self) -> list[str]:
         return [e.name for e in self.catalog.of_kind("variable")]
 
+    def annotation_names(self) -> list[str]:
+        return [e.name for e in self.catalog.of_kind("annotation")]
+
     def list_metrics(self, metric: str | None, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         listed = self.catalog.of_kind("metric") + self.catalog.of_kind("annotation")
         return [_metric_option(entry) for entry in listed]
@@ -102,7 +105,11 @@ class MySqlSource:
         adhoc, ignored = self._adhoc(entry, query.filters)
         context = QueryContext(query.time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
-        result = self._run(entry, bound)
+        try:
+            result = self._run(entry, bound)
+        except RegexpError as exc:
+            keys = [f.key for f in query.filters if f.operator in ("=~", "!~") and f.key in entry.adhoc]
+            raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
         frames = self._shape(entry, bound, result, query.time_range)
         for frame in frames:
             frame.meta["executedQueryString"] = result.executed
@@ -221,11 +228,14 @@ def _adhoc_value(kind: str, value: Any, key: str) -> Any:
     if kind == "number":
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a number") from None
     if value is None or isinstance(value, (dict, list)):
         raise BadRequestError(f"ad hoc filter {key!r}: a value is required")
-    return str(value)
+    try:
+        return checked_text(str(value))
+    except ValueError as exc:
+        raise BadRequestError(f"ad hoc filter {key!r}: the value {exc}") from None
 
 
 def _apply_unit(frame: Frame, unit: str | None) -> None:
