@@ -1,0 +1,116 @@
+"""Fixtures: both functions in-process, the Tencent Cloud API emulator, and both behind the local runner.
+
+The runner serves ``business`` (the seeded test database, as its read-only user) and
+``cloudmonitor`` (this suite's emulator, with the demo key pair), both requiring the
+test token. Everything the runner and its workers log is kept in ``Served.lines``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import pytest
+
+from grafana_scf.app import create_app
+from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+from grafana_scf.local import start_runner
+from grafana_scf.local.runner import RunnerHandle
+from support.events import PROXY_VARIABLES, ROLE_VARIABLES
+
+from .helpers import CLOUD_INDEX, ROOT, TALLY, TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(request, monkeypatch):
+    """No proxies and no role keys from the outside; the emulator back to its start-up state after."""
+    for name in PROXY_VARIABLES + ROLE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    yield
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").reset()
+
+
+@pytest.fixture(scope="session")
+def make_cloud_app(emulator):
+    """The cloudmonitor app on the emulator with the demo keys, with setting overrides."""
+
+    def make(**overrides):
+        settings = {
+            "CLOUD_API_ENDPOINT": emulator.url,
+            "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
+            "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
+            "CLOUD_API_TIMEOUT_S": 5,
+            "CLOUD_API_RATE_LIMIT": 1000,
+            "DATASOURCE_TOKEN": None,
+            **overrides,
+        }
+        return create_app(CLOUD_INDEX, **settings)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def cloud_app(make_cloud_app):
+    return make_cloud_app()
+
+
+@dataclass
+class Served:
+    """The runner, the token its functions want, and every line it logged."""
+
+    handle: RunnerHandle
+    token: str
+    lines: list[str] = field(default_factory=list)
+
+    def url(self, function: str, path: str = "") -> str:
+        return self.handle.function_url(function) + path.lstrip("/")
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class _Keep(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def served(db_settings, emulator):
+    """Both functions behind the local runner (real HTTP, warm worker processes)."""
+    environ = {"PATH": os.environ.get("PATH", "")}
+    environ.update({k: str(v) for k, v in db_settings.items() if v is not None})
+    environ.update(
+        DATASOURCE_TOKEN=TOKEN,
+        CLOUD_API_ENDPOINT=emulator.url,
+        CLOUD_API_SECRET_ID=DEFAULT_SECRET_ID,
+        CLOUD_API_SECRET_KEY=DEFAULT_SECRET_KEY,
+        CLOUD_API_RATE_LIMIT="1000",
+        LOG_LEVEL="DEBUG",
+    )
+    logger = logging.getLogger("grafana_scf.local")
+    level = logger.level
+    served = Served(None, TOKEN)  # type: ignore[arg-type]
+    keep = _Keep(served.lines)
+    logger.addHandler(keep)
+    logger.setLevel(logging.DEBUG)
+    try:
+        functions = ["business", "cloudmonitor"]
+        with start_runner(ROOT, functions=functions, max_instances=4, environ=environ) as handle:
+            served.handle = handle
+            yield served
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TALLY:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(TALLY.items()))
+        terminalreporter.write_line(f"reliability suite sent: {counts}")
