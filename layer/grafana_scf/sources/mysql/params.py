@@ -136,8 +136,10 @@ def _convert(type_name: str, value: Any) -> Any:
         raise ValueError(f"must be {_article(type_name)}, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"must be {_article(type_name)} in range, got {_shown(value)}") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"must be {_article(type_name)}, got {_shown(value)}") from None
+    except OverflowError:
+        raise ValueError(f"is out of range, got {_shown(value)}") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"must be a finite {type_name}, got {value!r}")
     if type_name == "integer":
