@@ -156,3 +156,14 @@ class TestAuth:
         call(app, "POST", "/metrics", "{}", {"authorization": "Bearer nope"})
         call(app, "POST", "/metrics", "{}", {"authorization": f"Bearer {self.TOKEN}"})
         assert self.TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("intervalMs", 10**400), ("intervalMs", -5), ("maxDataPoints", 1e300), ("maxDataPoints", True)],
+)
+def test_unusable_resolution_numbers_are_refused(business, field, value):
+    body = json.dumps({"range": {"from": 1, "to": 2}, "targets": [{}], field: value})
+    code, answer = call(business, "POST", "/query", body)
+    assert code == 400
+    assert field in answer["message"]

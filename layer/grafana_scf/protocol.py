@@ -147,7 +147,8 @@ def _resolution(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if not value:
         return None
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= _RESOLUTION_MAX):
+    number = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if isinstance(value, bool) or not number or not 0 < value <= _RESOLUTION_MAX:
         raise BadRequestError(f"{name} must be a positive number up to {_RESOLUTION_MAX}, got {value!r}")
     return max(1, int(value))
 
