@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import tomllib
 
 from .project import FUNCTIONS, LAYER_INSTANCE, ROOT, deploy_order, function_file, read_yaml
 
@@ -42,10 +41,10 @@ def test_each_function_runs_on_a_runtime_of_the_layer_in_its_region(function):
 
 
 def test_the_layer_declares_only_runtimes_the_engine_supports():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    low = tuple(
-        int(p) for p in re.fullmatch(r">=(\d+)\.(\d+)", pyproject["project"]["requires-python"]).groups()
-    )
+    from importlib.metadata import metadata
+
+    requires = metadata("labelhub-dashboard")["Requires-Python"]  # from pyproject.toml, as installed
+    low = tuple(int(p) for p in re.fullmatch(r">=(\d+)\.(\d+)", requires).groups())
     for runtime in layer_inputs()["runtimes"]:
         version = tuple(int(p) for p in runtime.removeprefix("Python").split("."))
         assert version >= low, f"{runtime}: the engine requires Python {'.'.join(map(str, low))}+"
