@@ -167,3 +167,20 @@ def test_unusable_resolution_numbers_are_refused(business, field, value):
     code, answer = call(business, "POST", "/query", body)
     assert code == 400
     assert field in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(a|b)", ["a", "b"]),
+        ("(a\\.b|c\\|d)", ["a.b", "c|d"]),  # Grafana escapes each value: only a bare | splits
+        ("((x)|y)", ["(x)", "y"]),
+        ("(a)", None),
+        ("a|b", None),
+        ("", None),
+    ],
+)
+def test_split_alternation(text, expected):
+    from grafana_scf.protocol import split_alternation
+
+    assert split_alternation(text) == expected

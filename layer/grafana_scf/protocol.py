@@ -103,6 +103,45 @@ def validate(route: str, body: Any) -> Mapping[str, Any]:
     return body
 
 
+_GLOB = re.compile(r"^\{([^{}]*,[^{}]*)\}$")
+
+
+def split_alternation(text: str) -> list[str] | None:
+    """Grafana's regex format of a multi-value variable: ``(a|b\\.c)`` -> ``["a", "b.c"]``.
+
+    Grafana regex-escapes each value, so only an unescaped ``|`` separates two and a
+    backslash makes the next character literal. ``None`` when ``text`` is not that
+    form (a single value in parentheses included).
+    """
+    if len(text) < 2 or text[0] != "(" or text[-1] != ")":
+        return None
+    parts, current, escaped = [], [], False
+    for char in text[1:-1]:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current) + ("\\" if escaped else ""))
+    return parts if len(parts) > 1 else None
+
+
+def expand_target(target: str) -> list[str]:
+    """``cpu`` -> [cpu]; Grafana's multi-value forms ``(a|b)`` and ``{a,b}`` -> [a, b]."""
+    parts = split_alternation(target)
+    if parts is not None:
+        return parts
+    glob = _GLOB.match(target)
+    if glob:
+        return [part.strip() for part in glob.group(1).split(",")]
+    return [target]
+
+
 _REQUIRED = re.compile(r"must contain \[(.*)\] properties")
 
 

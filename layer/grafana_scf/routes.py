@@ -6,7 +6,6 @@ Each handler validates its body, asks the source, and returns a ``Response``.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from grafana_scf.protocol import (
     QueryRequest,
     VariableRequest,
     adhoc_filters,
+    expand_target,
     parse_payload,
     validate,
 )
@@ -27,19 +27,6 @@ from grafana_scf.timerange import TimeFormatError, parse_range
 from grafana_scf.transport import Request, Response
 
 log = logging.getLogger("grafana_scf")
-_ALTERNATION = re.compile(r"^\(([^()]*\|[^()]*)\)$|^\{([^{}]*,[^{}]*)\}$")
-_REGEX_ESCAPE = re.compile(r"\\(.)")
-
-
-def expand_target(target: str) -> list[str]:
-    """``cpu`` -> [cpu]; Grafana's multi-value forms ``(a|b)`` and ``{a,b}`` -> [a, b]."""
-    match = _ALTERNATION.match(target)
-    if not match:
-        return [target]
-    if match.group(1) is not None:
-        parts = match.group(1).split("|")
-        return [_REGEX_ESCAPE.sub(r"\1", part) for part in parts]
-    return [part.strip() for part in match.group(2).split(",")]
 
 
 class Router:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_scf.errors import BadRequestError
-from grafana_scf.routes import expand_target
+from grafana_scf.protocol import expand_target
 from grafana_scf.sources.cloudmonitor.catalog import STATISTICS, Metric
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
 

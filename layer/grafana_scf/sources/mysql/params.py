@@ -9,15 +9,13 @@ parameter and the target.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from grafana_scf.errors import BadRequestError
+from grafana_scf.protocol import split_alternation
 
-_ALTERNATION = re.compile(r"^\((.*\|.*)\)$")
-_REGEX_ESCAPE = re.compile(r"\\(.)")
 _TYPES = ("string", "integer", "number", "boolean")
 
 
@@ -93,9 +91,9 @@ def _as_list(raw: Any) -> list[Any]:
     if isinstance(raw, list):
         return raw
     if isinstance(raw, str):
-        match = _ALTERNATION.match(raw)
-        if match:
-            return [_REGEX_ESCAPE.sub(r"\1", part) for part in match.group(1).split("|")]
+        parts = split_alternation(raw)
+        if parts is not None:
+            return parts
     return [raw]
 
 
