@@ -63,6 +63,23 @@ class Frame:
         return dto
 
 
+def series_frame(
+    name: str,
+    times: list[Any],
+    values: list[Any],
+    labels: dict[str, str] | None = None,
+    time_config: dict[str, Any] | None = None,
+    value_config: dict[str, Any] | None = None,
+) -> Frame:
+    """One series as a dataplane ``timeseries-multi`` frame: ``[time, value]``, the value
+    field named ``name`` and carrying the labels that make the series unique."""
+    fields = [
+        Field("time", "time", times, config=dict(time_config or {})),
+        Field(name, "number", values, labels=dict(labels or {}), config=dict(value_config or {})),
+    ]
+    return Frame(name, fields, meta={"type": "timeseries-multi", "typeVersion": [0, 1]})
+
+
 @dataclass
 class DataResponse:
     """The result of one query: frames, or an error with its status and source."""

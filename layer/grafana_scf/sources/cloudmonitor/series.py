@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
-from grafana_scf.frames import Frame
+from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import DataQuery
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
@@ -29,7 +29,7 @@ from grafana_scf.sources.cloudmonitor.fetch import Fetcher, FetchResult, Points,
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory, Resource
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.periods import choose_period, first_slot, last_slot, slot_grid
-from grafana_scf.sources.cloudmonitor.shaping import empty_series, series_frame
+from grafana_scf.sources.cloudmonitor.shaping import instance_frame
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
 _STATUS_ORDER = ("request", "credentials", "auth", "service", "network", "timeout", "throttled")
@@ -214,7 +214,7 @@ class SeriesRunner:
             # No slot of the range may have been asked for (a range shorter than one period).
             points = result.points.get(series.dimensions, Points())
             display = f"{target.title}: {series.alias}"
-            frame = series_frame(
+            frame = instance_frame(
                 target.metric, grid, points, target.labels[series.dimensions],
                 period=window.period, unit=target.unit, display=display,
             )  # fmt: skip
@@ -224,7 +224,7 @@ class SeriesRunner:
                 )
             frames.append(frame)
         if not frames:
-            frames.append(empty_series(target.metric))
+            frames.append(series_frame(target.metric, [], []))
         custom, executed = _meta(target, window, result, stats)
         for frame in frames:
             frame.meta["custom"] = dict(custom)

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grafana_scf.frames import Field, Frame
+from grafana_scf.frames import Field, Frame, series_frame
 from grafana_scf.sources.cloudmonitor.fetch import Points
-
-_SERIES_META = {"type": "timeseries-multi", "typeVersion": [0, 1]}
 
 
 def on_grid(grid_s: Sequence[int], points: Points) -> tuple[list[int], list[float | None]]:
@@ -25,7 +23,7 @@ def on_grid(grid_s: Sequence[int], points: Points) -> tuple[list[int], list[floa
     return [t * 1000 for t in slots], [known.get(t) for t in slots]
 
 
-def series_frame(
+def instance_frame(
     name: str,
     grid_s: Sequence[int],
     points: Points,
@@ -40,17 +38,9 @@ def series_frame(
     config: dict[str, Any] = {"displayNameFromDS": display}
     if unit:
         config["unit"] = unit
-    fields = [
-        Field("time", "time", times, config={"interval": period * 1000}),
-        Field(name, "number", values, labels=dict(labels), config=config),
-    ]
-    return Frame(name, fields, meta=dict(_SERIES_META))
-
-
-def empty_series(name: str) -> Frame:
-    """A typed frame without rows: the answer when a query has no series at all."""
-    fields = [Field("time", "time", []), Field(name, "number", [])]
-    return Frame(name, fields, meta=dict(_SERIES_META))
+    return series_frame(
+        name, times, values, dict(labels), time_config={"interval": period * 1000}, value_config=config
+    )
 
 
 def annotation_frame(name: str, histories: Sequence[Mapping[str, Any]]) -> Frame:

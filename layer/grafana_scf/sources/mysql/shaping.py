@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from grafana_scf.errors import ServiceError
-from grafana_scf.frames import Field, Frame
+from grafana_scf.frames import Field, Frame, series_frame
 from grafana_scf.sources.mysql.compiler import Fill
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -162,14 +162,10 @@ def _series_frame(
     fill: Fill | None,
     range_ms: tuple[int, int],
 ) -> Frame:
-    if fill is not None:
-        times, values = apply_fill(times, values, fill, range_ms)
-    time_config = {"interval": fill.interval_ms} if fill is not None else {}
-    fields = [
-        Field("time", "time", times, config=time_config),
-        Field(name, "number", values, labels=labels),
-    ]
-    return Frame(name, fields, meta={"type": "timeseries-multi", "typeVersion": [0, 1]})
+    if fill is None:
+        return series_frame(name, times, values, labels)
+    times, values = apply_fill(times, values, fill, range_ms)
+    return series_frame(name, times, values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(

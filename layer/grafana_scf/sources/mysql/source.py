@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grafana_scf.errors import BadRequestError, QueryError, ServiceError
-from grafana_scf.frames import Field, Frame
+from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
@@ -149,7 +149,7 @@ class MySqlSource:
             frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
             for frame in frames:
                 _apply_unit(frame, entry.unit)
-            return frames or [_empty_series(entry.name)]
+            return frames or [series_frame(entry.name, [], [])]
         frame = shaping.table_frame(entry.name, columns, rows)
         _apply_unit(frame, entry.unit)
         return [frame]
@@ -244,11 +244,6 @@ def _apply_unit(frame: Frame, unit: str | None) -> None:
     for field in frame.fields:
         if field.type == "number":
             field.config["unit"] = unit
-
-
-def _empty_series(name: str) -> Frame:
-    fields = [Field("time", "time", []), Field(name, "number", [])]
-    return Frame(name, fields, meta={"type": "timeseries-multi", "typeVersion": [0, 1]})
 
 
 def _default_range() -> TimeRange:
