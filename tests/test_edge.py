@@ -184,3 +184,21 @@ def test_split_alternation(text, expected):
     from grafana_scf.protocol import split_alternation
 
     assert split_alternation(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("debug", "expected"), [(False, "internal error; see"), (True, "internal error (KeyError)")]
+)
+def test_a_crash_is_a_plain_500_naming_the_type_only_in_debug(
+    make_business_app, monkeypatch, debug, expected
+):
+    app = make_business_app(GRAFANA_BACKEND_DEBUG=debug)
+
+    def crash(metric, payload):
+        raise KeyError("secret detail")
+
+    monkeypatch.setattr(app.source, "list_metrics", crash)
+    code, answer = call(app, "POST", "/metrics", "{}")
+    assert code == 500
+    assert answer["message"].startswith(expected)
+    assert "secret detail" not in answer["message"]

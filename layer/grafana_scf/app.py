@@ -31,10 +31,13 @@ log = logging.getLogger("grafana_scf")
 class App:
     """Routes HTTP events to one data source; never raises out of ``handle``."""
 
-    def __init__(self, source: Source, token: str | None = None, name: str = "function") -> None:
+    def __init__(
+        self, source: Source, token: str | None = None, name: str = "function", debug: bool = False
+    ) -> None:
         self.source = source
         self.token = token
         self.name = name
+        self.debug = debug
         self.router = Router(source)
         if not token:
             log.warning("%s: DATASOURCE_TOKEN is not set: every route is open", name)
@@ -71,13 +74,8 @@ class App:
             return render_error(exc)
         except Exception as exc:
             log.exception("%s %s crashed", request.method, request.path)
-            return render_error(_internal(exc))
-
-
-def _internal(exc: Exception) -> ServiceError:
-    debug = read_settings().get("GRAFANA_BACKEND_DEBUG")
-    detail = f" ({type(exc).__name__})" if debug else ""
-    return ServiceError(f"internal error{detail}; see the function log")
+            detail = f" ({type(exc).__name__})" if self.debug else ""
+            return render_error(ServiceError(f"internal error{detail}; see the function log"))
 
 
 def _integrated(response: Response) -> dict[str, Any]:
@@ -113,4 +111,9 @@ def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
         source.kind,
         (time.perf_counter() - started) * 1000,
     )
-    return App(source, token=settings["DATASOURCE_TOKEN"], name=function_dir.name)
+    return App(
+        source,
+        token=settings["DATASOURCE_TOKEN"],
+        name=function_dir.name,
+        debug=settings["GRAFANA_BACKEND_DEBUG"],
+    )

@@ -7,7 +7,6 @@ refId); otherwise the answer is the array of frame DTOs.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from grafana_scf.errors import ServiceError
@@ -84,10 +83,3 @@ def render_rows(frames: list[Frame]) -> list[dict[str, Any]]:
         columns = [f.values for f in frame.fields]
         rows.extend(dict(zip(names, values)) for values in zip(*columns))
     return rows
-
-
-def finite(value: Any) -> Any:
-    """NaN and infinities are not JSON: they travel as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -39,9 +39,6 @@ class Source(Protocol):
     ) -> list[dict[str, Any]]:
         """``/metric-payload-options``: ``[{value, label}]`` for one payload field."""
 
-    def entry_names(self) -> list[str]:
-        """Every name a target may use (metrics, annotations, variables)."""
-
     def variable_names(self) -> list[str]:
         """The names ``/variable`` and legacy ``/search`` accept."""
 

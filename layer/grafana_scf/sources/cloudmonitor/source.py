@@ -85,9 +85,6 @@ class CloudMonitorSource:
         )
         return HealthResult("OK", message, details)
 
-    def entry_names(self) -> list[str]:
-        return self.catalog.names()
-
     def variable_names(self) -> list[str]:
         return list(self.catalog.variables)
 

@@ -66,9 +66,6 @@ class MySqlSource:
             {"database": {"version": version}, "metrics": count},
         )
 
-    def entry_names(self) -> list[str]:
-        return list(self.catalog.entries)
-
     def variable_names(self) -> list[str]:
         return [e.name for e in self.catalog.of_kind("variable")]
 
