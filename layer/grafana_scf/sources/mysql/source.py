@@ -79,7 +79,7 @@ class MySqlSource:
     def metric_payload_options(
         self, metric: str, name: str, payload: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        entry = self._entry(metric, "metric-payload-options")
+        entry = self._entry(metric)
         param = entry.params.get(name)
         if param is None:
             raise BadRequestError(f"{metric}: no parameter named {name!r}")
@@ -93,9 +93,8 @@ class MySqlSource:
     # -- queries ---------------------------------------------------------------
 
     def query(self, query: DataQuery) -> list[Frame]:
-        entry = self._entry(query.target, query.ref_id)
-        where = f"{entry.name}"
-        values = resolve_params(entry.params, query.payload, where)
+        entry = self._entry(query.target)
+        values = resolve_params(entry.params, query.payload, entry.name)
         interval = resolve_interval_ms(
             query.time_range, query.interval_ms, query.max_data_points, entry.min_interval_ms
         )
@@ -117,7 +116,7 @@ class MySqlSource:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
         return frames
 
-    def _entry(self, name: str, where: str) -> Entry:
+    def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
         if entry is None:
             known = ", ".join(sorted(self.catalog.entries))
@@ -174,7 +173,7 @@ class MySqlSource:
     # -- variables and tags ------------------------------------------------------
 
     def variable(self, request: VariableRequest) -> list[dict[str, str]]:
-        entry = self._entry(request.target, "variable")
+        entry = self._entry(request.target)
         if entry.kind != "variable":
             raise BadRequestError(f"{entry.name} is a {entry.kind}, not a variable query")
         return self._variable_options(entry, request.payload, request.time_range)
