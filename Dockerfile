@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONPATH=/app/layer
+    PYTHONPATH=/app/layer:/app/tools
 
 WORKDIR /app
 
@@ -17,10 +17,12 @@ COPY layer/requirements.txt layer/requirements.txt
 RUN pip install -r layer/requirements.txt \
         cryptography==50.0.2 cffi==2.1.1 pycparser==3.11
 
-# Only what the local runner serves: the project file, the layer and the functions.
+# What the local runner serves (the project file, the layer and the functions) and the dev
+# tools that serve it, seed the demo data and emulate Tencent Cloud.
 COPY serverless.yml ./
 COPY layer/serverless.yml layer/serverless.yml
 COPY layer/grafana_scf layer/grafana_scf
+COPY tools/labelhub_tools tools/labelhub_tools
 COPY datasource datasource
 
 # An unprivileged user; /initdb is where "demo-sql" writes the MySQL init script
@@ -30,4 +32,4 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
 USER app
 
 EXPOSE 9000 9100
-CMD ["python", "-m", "grafana_scf", "serve", "--host", "0.0.0.0", "--port", "9000"]
+CMD ["python", "-m", "labelhub_tools", "serve", "--host", "0.0.0.0", "--port", "9000"]

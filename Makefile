@@ -1,20 +1,30 @@
 # Two commands matter:  make demo  (run it)  and  make test  (test it).
-# Everything they need is installed here, into .venv and tests/grafana/node_modules.
+# Everything they need is installed here, into .venv and tests/grafana/node_modules:
+# the demo installs only what running needs; test and lint add their tool chains.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUN_STAMP  := $(VENV)/.installed-run
+DEV_STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := tests/grafana/node_modules/.installed
 
-.PHONY: demo serve seed layer test test-slow lint mariadb install clean
+.PHONY: demo serve seed layer validators test test-slow lint mariadb install clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+
+# Running: the engine, the dev tools and the Cloud Monitor SDK (about 15 packages).
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[cloudmonitor]'
+	touch $@
+
+# Testing and linting: everything above plus pytest, Hypothesis, Schemathesis, ruff, mypy.
+$(DEV_STAMP): pyproject.toml $(RUN_STAMP)
+	$(BIN)/pip install --quiet -e '.[cloudmonitor,test,lint]'
 	touch $@
 
 $(NODE_STAMP): tests/grafana/package.json tests/grafana/package-lock.json
@@ -24,29 +34,33 @@ $(NODE_STAMP): tests/grafana/package.json tests/grafana/package-lock.json
 mariadb:
 	scripts/ensure-mariadb
 
-seed: $(STAMP) mariadb
-	$(BIN)/python -m grafana_scf seed
+seed: $(RUN_STAMP) mariadb
+	$(BIN)/labelhub seed
 
-serve: $(STAMP)
-	$(BIN)/python -m grafana_scf serve
+serve: $(RUN_STAMP)
+	$(BIN)/labelhub serve
 
 ## layer: the SCF layer folder and zip under layer/build (docs/deploy.md)
-layer: $(STAMP)
-	$(BIN)/python -m grafana_scf build-layer
+layer: $(RUN_STAMP)
+	$(BIN)/labelhub build-layer
+
+## validators: regenerate layer/grafana_scf/validators/ after changing a schema
+validators: $(RUN_STAMP)
+	$(BIN)/python -m labelhub_tools.validators
 
 ## demo: local MariaDB with demo data, then every function on http://127.0.0.1:9000/<function>/
 demo: seed serve
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
-test: $(STAMP) $(NODE_STAMP) mariadb
+test: $(DEV_STAMP) $(NODE_STAMP) mariadb
 	$(BIN)/pytest -q
 
-test-slow: $(STAMP) $(NODE_STAMP) mariadb
+test-slow: $(DEV_STAMP) $(NODE_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
-lint: $(STAMP)
-	$(BIN)/ruff check layer tests $(wildcard bench)
-	$(BIN)/ruff format --check layer tests $(wildcard bench)
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check layer tools tests bench
+	$(BIN)/ruff format --check layer tools tests bench
 
 clean:
 	rm -rf $(VENV) tests/grafana/node_modules build layer/build

@@ -9,7 +9,7 @@ and the business function never imports the SDK.
 
     .venv/bin/python bench/bench_cold_start.py [--runs 15] [--layer-dir DIR] [--python EXE]
 
-``--layer-dir`` measures a built layer (``python -m grafana_scf build-layer``) instead of
+``--layer-dir`` measures a built layer (``python -m labelhub_tools build-layer``) instead of
 the source layer plus the dev environment's site-packages.
 """
 

@@ -3,7 +3,7 @@
 Grafana sends one ``/query`` per panel (and per annotation), in parallel, as the browser
 allows (6 connections per host over HTTP/1.1). This replays ``business-overview.json``
 exactly as Grafana would (see ``tests/grafana_files/grafana_model.py``) against
-``python -m grafana_scf serve`` on the demo database, ``--refreshes`` times, and reports
+``python -m labelhub_tools serve`` on the demo database, ``--refreshes`` times, and reports
 p50/p99 per request and per whole refresh. The baseline, measured in the same run, is
 the same requests answered by the function in-process (no HTTP, no runner, one at a
 time): the ratio is what HTTP, the runner's instances and concurrency cost.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from grafana_files.grafana_model import Scene, choose_value, query_body, static_value  # noqa: E402
 from grafana_scf.app import create_app  # noqa: E402
-from grafana_scf.local import start_runner  # noqa: E402
+from labelhub_tools.local import start_runner  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

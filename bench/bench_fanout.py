@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 20
@@ -47,7 +47,7 @@ class Emulator:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "grafana_scf", "emulate", "--port", str(self.port), "--log-level",
+        argv = [sys.executable, "-m", "labelhub_tools", "emulate", "--port", str(self.port), "--log-level",
                 "WARNING", "--rate-limit", str(RATE), "--latency-ms", str(latency_ms)]  # fmt: skip
         self.process = subprocess.Popen(argv)
         for _ in range(100):

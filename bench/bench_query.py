@@ -4,7 +4,7 @@ The floor is what no datasource can beat: the same expanded SQL through PyMySQL,
 ``fetchall`` and ``json.dumps`` of the rows (the SQL returns epoch ms, so the floor
 needs no conversion at all). Ours adds request parsing, the catalog,
 macro expansion, shaping into frames and the integrated response. Both run in this
-process against the demo database (``python -m grafana_scf seed``: 90 days hold
+process against the demo database (``python -m labelhub_tools seed``: 90 days hold
 over 100k annotations), warm, best of N. Target: ≤ 1.15x the floor at 10k points.
 
     .venv/bin/python bench/bench_query.py [--repeat 7]

@@ -10,13 +10,16 @@ import pymysql
 import pytest
 
 from support.grafana import GrafanaFrames
+from support.names import run_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_DIR = ROOT / "datasource" / "business"
 
 # The test database: seeded once per session with fixed inputs, so expected values are fixed too.
-TEST_DATABASE = os.environ.get("TEST_MYSQL_DATABASE", "labelhub_test")
-TEST_RO_USER, TEST_RO_PASSWORD = "labelhub_test_ro", "labelhub-test-ro"
+# Its name and its read-only user's carry this run's suffix (two checkouts may test at once on one
+# server); both are dropped at the end of the session.
+TEST_DATABASE = os.environ.get("TEST_MYSQL_DATABASE") or run_name("labelhub_test")
+TEST_RO_USER, TEST_RO_PASSWORD = run_name("lh_test_ro"), "labelhub-test-ro"
 SEED_UNTIL = dt.datetime(2026, 11, 1, 0, 0, 0)
 SEED_DAYS = 21
 SEED = 7
@@ -50,8 +53,8 @@ def admin_connection(database: str | None = None):
 @pytest.fixture(scope="session")
 def seeded_database():
     """The demo schema and data in ``TEST_DATABASE``, and its read-only user."""
-    from grafana_scf.demo.generator import DemoConfig
-    from grafana_scf.demo.loader import seed
+    from labelhub_tools.demo.generator import DemoConfig
+    from labelhub_tools.demo.loader import seed
 
     seed(
         DemoConfig(until=SEED_UNTIL, days=SEED_DAYS, seed=SEED),
@@ -63,7 +66,11 @@ def seeded_database():
         readonly_user=TEST_RO_USER,
         readonly_password=TEST_RO_PASSWORD,
     )
-    return TEST_DATABASE
+    yield TEST_DATABASE
+    with admin_connection() as conn, conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{TEST_DATABASE}`")
+        for host in ("%", "localhost"):
+            cursor.execute("DROP USER IF EXISTS %s@%s", (TEST_RO_USER, host))
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +126,7 @@ def admin_db(seeded_database):
 def emulator():
     """The local Tencent Cloud API emulator, shared by the session (no rate limit unless a
     test sets one; suites reset it after each test)."""
-    from grafana_scf.emulator import start_emulator
+    from labelhub_tools.emulator import start_emulator
 
     with start_emulator(rate_limit=0) as handle:
         yield handle

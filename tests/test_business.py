@@ -73,7 +73,7 @@ def test_health_says_what_is_wrong(make_business_app, db_settings):
     body = json.loads(response["body"])
     assert response["statusCode"] == 503
     assert "refused access" in body["message"]
-    assert "labelhub_test_ro@" in body["message"]
+    assert f"{db_settings['MYSQL_USER']}@" in body["message"]
     assert "wrong-password-xyz" not in response["body"]
 
 
@@ -316,7 +316,7 @@ def test_database_unreachable_is_a_clear_502(make_business_app, db_settings):
     app = make_business_app(**{**db_settings, "MYSQL_PORT": 1, "MYSQL_CONNECT_TIMEOUT_S": 1})
     status, answer = query(app, target("signups"))
     assert status == 502
-    assert answer["message"].startswith("A: cannot reach MySQL labelhub_test_ro@127.0.0.1:1/")
+    assert answer["message"].startswith(f"A: cannot reach MySQL {db_settings['MYSQL_USER']}@127.0.0.1:1/")
     assert db_settings["MYSQL_PASSWORD"] not in json.dumps(answer)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from grafana_scf.cli import COMMANDS
 from grafana_scf.routes import Router
 from grafana_scf.settings import SETTINGS
 from grafana_scf.sources.mysql.macros import MACROS
+from labelhub_tools.cli import COMMANDS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 README = DOCS.parent / "README.md"
@@ -35,4 +35,4 @@ def test_every_route_is_documented():
 def test_every_command_is_in_the_readme():
     text = README.read_text()
     for name in COMMANDS:
-        assert f"python -m grafana_scf {name}" in text, name
+        assert f"| `labelhub {name}" in text, name

@@ -1,4 +1,4 @@
-"""``python -m grafana_scf query``: a catalog entry answered in the terminal, as a user runs it."""
+"""``python -m labelhub_tools query``: a catalog entry answered in the terminal, as a user runs it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SEED_UNTIL
-from grafana_scf.termview import sparkline
+from labelhub_tools.termview import sparkline
 
 FROM = "2026-10-25T00:00:00Z"
 TO = SEED_UNTIL.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -20,7 +20,7 @@ def run_cli(*args, settings):
     env = {**os.environ, **{k: str(v) for k, v in settings.items() if v is not None}}
     env.pop("DATASOURCE_TOKEN", None)
     return subprocess.run(
-        [sys.executable, "-m", "grafana_scf", *args],
+        [sys.executable, "-m", "labelhub_tools", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -69,7 +69,7 @@ def test_errors_exit_non_zero_with_the_message(db_settings):
 
 
 def test_help_lists_every_command():
-    done = subprocess.run([sys.executable, "-m", "grafana_scf", "--help"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "labelhub_tools", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     for command in ("serve", "query", "seed", "emulate"):
         assert command in done.stdout

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import ROOT
-from grafana_scf.local import start_runner
+from labelhub_tools.local import start_runner
 
 RANGE = {"from": "2026-10-11T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.validators import generate
+from labelhub_tools import validators as generate
 
 
 @pytest.mark.parametrize("name", sorted(generate.schemas()))
 def test_generated_validator_is_up_to_date(name):
     origin, schema = generate.schemas()[name]
-    path = generate.HERE / f"{name}.py"
-    assert path.exists(), f"run: python -m grafana_scf.validators.generate ({name} missing)"
+    path = generate.TARGET / f"{name}.py"
+    assert path.exists(), f"run: python -m labelhub_tools.validators ({name} missing)"
     assert path.read_text() == generate.render(origin, schema), (
-        f"{path.name} is stale: run python -m grafana_scf.validators.generate"
+        f"{path.name} is stale: run python -m labelhub_tools.validators"
     )

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 from grafana_scf.settings import SETTINGS
+from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 from support.events import PROXY_VARIABLES, ROLE_VARIABLES
 
 from . import helpers

@@ -7,7 +7,7 @@ silent CVM raises a NO_DATA alarm at each Beijing midnight.
 
 from __future__ import annotations
 
-from grafana_scf.emulator import slot_timestamps
+from labelhub_tools.emulator import slot_timestamps
 
 from .helpers import call, query_body, target
 

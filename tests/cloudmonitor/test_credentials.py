@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from grafana_scf.emulator import DEFAULT_STS_SECRET_ID, DEFAULT_STS_SECRET_KEY, DEFAULT_STS_TOKEN
-from grafana_scf.emulator.auth import SECOND_SECRET_ID, SECOND_SECRET_KEY
+from labelhub_tools.emulator import DEFAULT_STS_SECRET_ID, DEFAULT_STS_SECRET_KEY, DEFAULT_STS_TOKEN
+from labelhub_tools.emulator.auth import SECOND_SECRET_ID, SECOND_SECRET_KEY
 
 from .helpers import call, query_body, target
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.emulator import slot_timestamps
 from grafana_scf.sources.cloudmonitor.periods import PeriodError, choose_period, slot_grid
 from grafana_scf.timerange import TimeRange
+from labelhub_tools.emulator import slot_timestamps
 
 from .helpers import call, query_body, series_of, target
 

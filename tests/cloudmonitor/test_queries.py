@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.emulator import expected_value, series, slot_timestamps
 from grafana_scf.settings import SettingError
 from grafana_scf.sources.cloudmonitor import payload as payload_module
 from grafana_scf.sources.cloudmonitor.api import Endpoint
+from labelhub_tools.emulator import expected_value, series, slot_timestamps
 
 from .helpers import call, gmd_calls, query_body, series_of, target
 

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from grafana_scf.emulator import expected_value, slot_timestamps
-from grafana_scf.emulator.faults import FaultDice
 from grafana_scf.sources.cloudmonitor.api import ApiFailure
 from grafana_scf.sources.cloudmonitor.fetch import Series, match_points
 from grafana_scf.sources.cloudmonitor.ratelimit import RateLimitTimeout, TokenBucket
+from labelhub_tools.emulator import expected_value, slot_timestamps
+from labelhub_tools.emulator.faults import FaultDice
 
 from .helpers import call, gmd_calls, outcomes, query_body, series_of, target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.emulator import inventory
+from labelhub_tools.emulator import inventory
 
 from .helpers import call
 

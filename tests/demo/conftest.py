@@ -1,6 +1,6 @@
 """Fixtures for the demo-data tests: a real MySQL/MariaDB server, throwaway databases.
 
-Everything these tests create is named ``labelhub_test_demo*`` and dropped at the end
+Everything these tests create is named ``labelhub_test_demo*`` with the run's suffix and dropped at the end
 of the session, with the read-only test user. Tests reach the helpers through the
 ``db`` fixture (no imports from this file).
 """
@@ -16,21 +16,22 @@ from datetime import datetime
 import pymysql
 import pytest
 
-from grafana_scf.demo import loader
-from grafana_scf.demo.generator import TABLES, DemoConfig
 from grafana_scf.settings import read_settings
+from labelhub_tools.demo import loader
+from labelhub_tools.demo.generator import TABLES, DemoConfig
+from support.names import run_name
 
 
 class DemoDB:
     """A server reached as its admin user, with the names the tests may use."""
 
-    TEST_DB = "labelhub_test_demo"
-    OTHER_DB = "labelhub_test_demo_other"
-    SQL_DB = "labelhub_test_demo_sql"
-    CLI_DB = "labelhub_test_demo_cli"
+    TEST_DB = run_name("labelhub_test_demo")
+    OTHER_DB = run_name("labelhub_test_demo_other")
+    SQL_DB = run_name("labelhub_test_demo_sql")
+    CLI_DB = run_name("labelhub_test_demo_cli")
     DATABASES = (TEST_DB, OTHER_DB, SQL_DB, CLI_DB)
-    RO_USER, RO_PASSWORD = "labelhub_test_demo_ro", "test-demo-ro-secret"
-    PRIVILEGED_USER = "labelhub_test_demo_priv"  # has a global privilege
+    RO_USER, RO_PASSWORD = run_name("lh_demo_ro"), "test-demo-ro-secret"
+    PRIVILEGED_USER = run_name("lh_demo_priv")  # has a global privilege
     UNTIL = datetime(2025, 3, 14, 9)  # a Friday, 17:00 in China
     SMALL = DemoConfig(until=UNTIL, days=10, seed=7, scale=0.5)
 

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from grafana_scf.demo import cli
-from grafana_scf.demo.generator import CANARY_VALUE
+from labelhub_tools.demo import cli
+from labelhub_tools.demo.generator import CANARY_VALUE
 
 
 def parse(*argv: str) -> argparse.Namespace:

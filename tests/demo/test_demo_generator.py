@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from grafana_scf.demo.generator import (
+from labelhub_tools.demo.generator import (
     CANARY_VALUE,
     COLUMNS,
     TABLES,

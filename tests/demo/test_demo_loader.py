@@ -7,8 +7,8 @@ from datetime import timedelta
 import pymysql
 import pytest
 
-from grafana_scf.demo import loader
-from grafana_scf.demo.generator import CANARY_VALUE, COLUMNS, TABLES, DemoConfig
+from labelhub_tools.demo import loader
+from labelhub_tools.demo.generator import CANARY_VALUE, COLUMNS, TABLES, DemoConfig
 
 TIME_COLUMNS = {
     "users": ("created_at", "last_active_at"),
@@ -191,7 +191,7 @@ def test_readonly_user_can_select_and_nothing_else(db, seeded):
             grants = " ".join(row[0] for row in cursor.fetchall())
     finally:
         conn.close()
-    assert "GRANT SELECT ON `labelhub_test_demo`.*" in grants
+    assert f"GRANT SELECT ON `{db.TEST_DB}`.*" in grants
     assert "ALL PRIVILEGES" not in grants and "INSERT" not in grants
     hosts = {row[0] for row in db.query("mysql", "SELECT host FROM user WHERE user = %s", (db.RO_USER,))}
     assert hosts == {"%", "localhost"}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.layerbuild import LayerBuildError
-from grafana_scf.layerbuild.build import BuildOptions, build_layer
-from grafana_scf.layerbuild.deps import find_python
+from labelhub_tools.layerbuild import LayerBuildError
+from labelhub_tools.layerbuild.build import BuildOptions, build_layer
+from labelhub_tools.layerbuild.deps import find_python
 
 
 @pytest.fixture(scope="session")

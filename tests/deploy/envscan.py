@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from grafana_scf.layerbuild.engine import ENGINE_SOURCE, shipped_files
 from grafana_scf.settings import SETTINGS
 from grafana_scf.sources.registry import SOURCES
+from labelhub_tools.layerbuild.engine import ENGINE_SOURCE, shipped_files
 
 from .project import ROOT
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from grafana_scf.local.project import load_project
 from grafana_scf.settings import SETTINGS
+from labelhub_tools.local.project import load_project
 
 from .envscan import environment_reads, settings_used
 from .project import FUNCTIONS, ROOT, cli_inputs, env_references, function_file, read_yaml

@@ -1,4 +1,4 @@
-"""``python -m grafana_scf build-layer``: what the layer holds, and what it must not.
+"""``python -m labelhub_tools build-layer``: what the layer holds, and what it must not.
 
 One build per session (``layer_build``), plus a second one for the byte-identical zip;
 both install from the wheel cache. The checks the build makes (pins, engine imports,
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from grafana_scf.layerbuild import DEFAULT_OUT, LayerBuildError
-from grafana_scf.layerbuild.archive import ZIP_TIME, write_zip
-from grafana_scf.layerbuild.build import BuildOptions, build_layer, format_report
-from grafana_scf.layerbuild.deps import check_pins, find_python, read_pins
-from grafana_scf.layerbuild.engine import DEV_ONLY, check_engine_imports, shipped_files
+from labelhub_tools.layerbuild import DEFAULT_OUT, LayerBuildError
+from labelhub_tools.layerbuild.archive import ZIP_TIME, write_zip
+from labelhub_tools.layerbuild.build import BuildOptions, build_layer, format_report
+from labelhub_tools.layerbuild.deps import check_pins, find_python, read_pins
+from labelhub_tools.layerbuild.engine import check_engine_imports, shipped_files
 
 from .project import ROOT, read_yaml
 
@@ -39,12 +39,14 @@ def test_the_layer_holds_the_engine_and_the_pinned_packages_flat_at_its_root(lay
     assert not (layer / "bin").exists()
 
 
-def test_the_dev_tools_stay_out_of_the_layer(layer_build):
+def test_the_layer_holds_the_engine_package_whole_and_no_tool(layer_build):
     engine = layer_build.out / "grafana_scf"
-    for relative in DEV_ONLY:
-        assert not (engine / relative).exists(), relative
+    built = {p.relative_to(engine) for p in engine.rglob("*") if p.is_file() and p.suffix != ".pyc"}
+    source = set(shipped_files())
+    assert built == source
     assert (engine / "sources" / "mysql" / "source.py").is_file()
     assert (engine / "validators" / "request_query.py").is_file()
+    assert not (layer_build.out / "labelhub_tools").exists()
 
 
 def test_the_bytecode_is_for_the_target_python_only(layer_build):
@@ -109,7 +111,7 @@ def test_the_layer_file_would_upload_every_built_file(layer_build):
 
 def test_the_command_builds_the_folder_and_reports_sizes(python310, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "grafana_scf", "build-layer", "--out", str(tmp_path / "l"), "--no-zip"],
+        [sys.executable, "-m", "labelhub_tools", "build-layer", "--out", str(tmp_path / "l"), "--no-zip"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -123,7 +125,7 @@ def test_the_command_builds_the_folder_and_reports_sizes(python310, tmp_path):
 def test_the_command_refuses_to_wipe_a_folder_that_is_not_a_layer(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     done = subprocess.run(
-        [sys.executable, "-m", "grafana_scf", "build-layer", "--out", str(tmp_path), "--no-compile"],
+        [sys.executable, "-m", "labelhub_tools", "build-layer", "--out", str(tmp_path), "--no-compile"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -143,12 +145,12 @@ def test_the_build_never_writes_over_the_engine_source(out):
 
 def test_the_build_command_needs_only_the_standard_library():
     probe = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import grafana_scf.layerbuild.cli, "
-        "grafana_scf.layerbuild.build; print(sorted(m.split('.')[0] for m in sys.modules "
+        "import sys; sys.path[:0] = sys.argv[1:]; import labelhub_tools.layerbuild.cli, "
+        "labelhub_tools.layerbuild.build; print(sorted(m.split('.')[0] for m in sys.modules "
         "if m.split('.')[0] in ('yaml', 'pymysql', 'fastjsonschema', 'tencentcloud', 'requests')))"
     )
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", probe, str(ROOT / "layer")],
+        [sys.executable, "-I", "-S", "-c", probe, str(ROOT / "tools"), str(ROOT / "layer")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -196,19 +198,18 @@ def test_a_shipped_module_importing_a_dev_tool_fails_the_build(tmp_path):
     (engine / "app.py").write_text("from grafana_scf.sources import base\nfrom grafana_scf.app import App\n")
     (engine / "sources" / "base.py").write_text("class Source: ...\n")
     check_engine_imports(tmp_path / "layer")  # attributes and shipped modules pass
-    (engine / "routes.py").write_text("from .emulator import server\n")
-    (engine / "sources" / "registry.py").write_text("SOURCES = {'x': 'grafana_scf.demo.loader:seed'}\n")
+    (engine / "routes.py").write_text("from labelhub_tools.emulator import server\n")
+    (engine / "sources" / "registry.py").write_text("SOURCES = {'x': 'labelhub_tools.demo.loader:seed'}\n")
     with pytest.raises(LayerBuildError) as failure:
         check_engine_imports(tmp_path / "layer")
-    assert "grafana_scf/routes.py needs grafana_scf.emulator" in str(failure.value)
-    assert "grafana_scf/sources/registry.py needs grafana_scf.demo.loader" in str(failure.value)
+    assert "grafana_scf/routes.py needs labelhub_tools.emulator" in str(failure.value)
+    assert "grafana_scf/sources/registry.py needs labelhub_tools.demo.loader" in str(failure.value)
 
 
-def test_the_shipped_engine_files_leave_out_exactly_the_dev_tools():
+def test_the_shipped_engine_files_are_the_package_less_bytecode():
     shipped = {p.as_posix() for p in shipped_files()}
     assert "app.py" in shipped and "sources/cloudmonitor/api.py" in shipped
-    assert not any(p.startswith(("local/", "demo/", "emulator/", "layerbuild/")) for p in shipped)
-    assert not {"cli.py", "__main__.py", "query_cli.py", "termview.py", "validators/generate.py"} & shipped
+    assert "validators/request_query.py" in shipped
     assert not any("__pycache__" in p or p.endswith(".pyc") for p in shipped)
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
-from grafana_scf.local import start_runner
+from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
+from labelhub_tools.local import start_runner
 from support.events import function_url_event, load_event
 
 from .project import ROOT

@@ -16,8 +16,8 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.monitor.v20180724 import monitor_client
 
-from grafana_scf.emulator import auth
-from grafana_scf.emulator.server import start_emulator
+from labelhub_tools.emulator import auth
+from labelhub_tools.emulator.server import start_emulator
 
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")
 

@@ -12,8 +12,8 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
 )
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import auth, signing
-from grafana_scf.emulator.params import format_time
+from labelhub_tools.emulator import auth, signing
+from labelhub_tools.emulator.params import format_time
 
 
 def data_request(namespace, metric, instances, start, end, period=None, **extra):

@@ -9,7 +9,7 @@ import warnings
 import pytest
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import data
+from labelhub_tools.emulator import data
 
 from .helpers import data_request, sdk_error
 

@@ -14,7 +14,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.monitor.v20180724 import models, monitor_client
 
-from grafana_scf.emulator import auth, cli
+from labelhub_tools.emulator import auth, cli
 
 from .helpers import sdk_error
 
@@ -89,11 +89,11 @@ def test_bad_options(argv, capsys):
 
 def test_module_imports_only_the_standard_library():
     code = (
-        "import sys, grafana_scf.emulator.cli; "
-        "print(sorted(m for m in sys.modules if m.startswith('grafana_scf.emulator.')))"
+        "import sys, labelhub_tools.emulator.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('labelhub_tools.emulator.')))"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "['grafana_scf.emulator.cli']"
+    assert output.strip() == "['labelhub_tools.emulator.cli']"
 
 
 def test_running_process_serves_the_sdk():
@@ -101,7 +101,7 @@ def test_running_process_serves_the_sdk():
     command = [
         sys.executable,
         "-m",
-        "grafana_scf.emulator.cli",
+        "labelhub_tools.emulator.cli",
         "--port",
         "0",
         "--error-rate",
@@ -134,7 +134,7 @@ def test_running_process_serves_the_sdk():
 
 
 def test_port_in_use_fails_cleanly(emulator, capsys):
-    logger = logging.getLogger("grafana_scf.emulator")
+    logger = logging.getLogger("labelhub_tools.emulator")
     level = logger.level
     try:
         assert cli.run(_parse("--port", str(emulator.port), "--log-level", "ERROR")) == 1

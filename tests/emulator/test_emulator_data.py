@@ -6,8 +6,8 @@ import statistics
 
 import pytest
 
-from grafana_scf.emulator import data
-from grafana_scf.emulator.catalog import METRICS
+from labelhub_tools.emulator import data
+from labelhub_tools.emulator.catalog import METRICS
 
 DAY = 86400
 # 2024-01-01T00:00:00+08:00

@@ -8,9 +8,9 @@ import pytest
 from tencentcloud.common import credential
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import auth
-from grafana_scf.emulator.faults import FaultConfig, FaultDice
-from grafana_scf.emulator.server import start_emulator
+from labelhub_tools.emulator import auth
+from labelhub_tools.emulator.faults import FaultConfig, FaultDice
+from labelhub_tools.emulator.server import start_emulator
 
 from .helpers import admin, raw_call, sdk_error
 
@@ -193,11 +193,11 @@ def test_each_request_is_logged_without_secrets(emulator, monitor, caplog):
     sts = credential.Credential(
         auth.DEFAULT_STS_SECRET_ID, auth.DEFAULT_STS_SECRET_KEY, auth.DEFAULT_STS_TOKEN
     )
-    with caplog.at_level(logging.INFO, logger="grafana_scf.emulator"):
+    with caplog.at_level(logging.INFO, logger="labelhub_tools.emulator"):
         _metrics(monitor(credential_=sts))
         emulator.set_faults(error_rate=1)
         sdk_error(lambda: _metrics(monitor()))
-    lines = [r.getMessage() for r in caplog.records if r.name == "grafana_scf.emulator"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "labelhub_tools.emulator"]
     assert len(lines) == 2
     assert "DescribeBaseMetrics" in lines[0] and "region=ap-guangzhou" in lines[0]
     assert "-> ok" in lines[0] and "-> InternalError" in lines[1]

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from grafana_scf.emulator.params import format_time
-from grafana_scf.emulator.server import start_emulator
+from labelhub_tools.emulator.params import format_time
+from labelhub_tools.emulator.server import start_emulator
 
 from .helpers import data_request, sdk_error
 

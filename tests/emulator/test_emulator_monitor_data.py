@@ -10,8 +10,8 @@ import pytest
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import data
-from grafana_scf.emulator.params import format_time
+from labelhub_tools.emulator import data
+from labelhub_tools.emulator.params import format_time
 
 from .helpers import data_request
 

@@ -12,8 +12,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.sign import Sign
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import auth, signing
-from grafana_scf.emulator.errors import ApiError
+from labelhub_tools.emulator import auth, signing
+from labelhub_tools.emulator.errors import ApiError
 
 from .helpers import raw_call, sdk_error
 

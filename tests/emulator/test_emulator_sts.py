@@ -7,7 +7,7 @@ import time
 from tencentcloud.common import credential
 from tencentcloud.monitor.v20180724 import models
 
-from grafana_scf.emulator import auth
+from labelhub_tools.emulator import auth
 
 from .helpers import sdk_error
 

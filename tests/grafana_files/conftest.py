@@ -41,7 +41,7 @@ def catalogs(datasources):
 
 @pytest.fixture(scope="session")
 def cloud_emulator():
-    from grafana_scf.emulator import start_emulator
+    from labelhub_tools.emulator import start_emulator
 
     with start_emulator(rate_limit=0) as handle:
         yield handle
@@ -50,8 +50,8 @@ def cloud_emulator():
 @pytest.fixture(scope="session")
 def functions(db_settings, cloud_emulator):
     """Both functions served by the local runner, with a bearer token as in docker-compose."""
-    from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
-    from grafana_scf.local import start_runner
+    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+    from labelhub_tools.local import start_runner
 
     environ = {
         "PATH": os.environ.get("PATH", ""),

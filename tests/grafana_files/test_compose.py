@@ -175,7 +175,7 @@ def test_environment_names_are_the_ones_the_code_reads(resolved):
 
 
 def test_example_env_runs_the_demo_against_the_emulator():
-    from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 
     example = dict(
         line.split("=", 1)

@@ -16,11 +16,12 @@ import pymysql
 import pytest
 
 from conftest import admin_connection
+from support.names import run_name
 
 from . import files
 
-SCRATCH_DB = "labelhub_grafana_files_init"
-SCRATCH_USER, SCRATCH_PASSWORD = "labelhub_gf_init_ro", "gf-init-ro-secret"
+SCRATCH_DB = run_name("labelhub_gf_init")
+SCRATCH_USER, SCRATCH_PASSWORD = run_name("lh_gf_init_ro"), "gf-init-ro-secret"
 
 
 def demo_sql_command(out: Path) -> list[str]:
@@ -28,7 +29,7 @@ def demo_sql_command(out: Path) -> list[str]:
     (so it prints the row counts it wrote)."""
     service = files.load_yaml(files.COMPOSE_FILE)["services"]["demo-sql"]
     command = list(service["command"])
-    assert command[:3] == ["python", "-m", "grafana_scf"], command
+    assert command[:3] == ["python", "-m", "labelhub_tools"], command
     command[0] = sys.executable
     command[command.index("--sql-out") + 1] = str(out)
     return [c for c in command if c not in ("--quiet", "-q")]

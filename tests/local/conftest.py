@@ -12,7 +12,7 @@ from email.message import Message
 
 import pytest
 
-from grafana_scf.local import start_runner
+from labelhub_tools.local import start_runner
 
 from .projects import make_project
 

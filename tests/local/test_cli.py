@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 
-from grafana_scf.local import cli
+from labelhub_tools.local import cli
 
 from .conftest import call
 
 RUN_SERVE = (
     "import argparse, sys\n"
-    "from grafana_scf.local import cli\n"
+    "from labelhub_tools.local import cli\n"
     "parser = argparse.ArgumentParser()\n"
     "cli.add_arguments(parser)\n"
     "sys.exit(cli.run(parser.parse_args(sys.argv[1:])))\n"
@@ -33,8 +33,8 @@ def test_defaults():
 
 def test_cli_module_imports_only_the_standard_library():
     code = (
-        "import sys; import grafana_scf.local.cli; "
-        "print(sorted(m for m in sys.modules if m in ('yaml', 'grafana_scf.local.runner')))"
+        "import sys; import labelhub_tools.local.cli; "
+        "print(sorted(m for m in sys.modules if m in ('yaml', 'labelhub_tools.local.runner')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

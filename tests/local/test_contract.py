@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grafana_scf.local.events import INVALID_RESPONSE
+from labelhub_tools.local.events import INVALID_RESPONSE
 
 from .conftest import call, call_raw
 from .projects import write

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from grafana_scf.local.events import (
+from labelhub_tools.local.events import (
     INVALID_RESPONSE,
     answer_result,
     build_event,

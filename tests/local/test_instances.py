@@ -7,7 +7,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from grafana_scf.local.events import REQUEST_LIMIT
+from labelhub_tools.local.events import REQUEST_LIMIT
 
 from .conftest import call
 from .projects import make_project
@@ -78,7 +78,7 @@ def test_timeout_kills_the_instance_and_the_next_call_is_cold(fresh_runner):
 
 
 def test_handler_exception_is_a_502_and_the_instance_stays_warm(runner, caplog):
-    caplog.set_level(logging.INFO, logger="grafana_scf.local")
+    caplog.set_level(logging.INFO, logger="labelhub_tools.local")
     url = runner.function_url("echo")
     pid = call(url).json()["pid"]
     reply = call(url + "raise")
@@ -116,7 +116,7 @@ def test_import_error_fails_init_with_a_502_and_is_retried_cold(fresh_runner, tm
 
 
 def test_print_goes_to_the_log_prefixed_with_the_instance(runner, caplog):
-    caplog.set_level(logging.INFO, logger="grafana_scf.local")
+    caplog.set_level(logging.INFO, logger="labelhub_tools.local")
     assert call(runner.function_url("echo") + "print").json() == {"printed": True}
     assert _wait_for(lambda: "] printed by the handler" in caplog.text)
     line = next(r.getMessage() for r in caplog.records if "printed by" in r.getMessage())
@@ -124,7 +124,7 @@ def test_print_goes_to_the_log_prefixed_with_the_instance(runner, caplog):
 
 
 def test_one_log_line_per_request_with_cold_start(fresh_runner, caplog):
-    caplog.set_level(logging.INFO, logger="grafana_scf.local")
+    caplog.set_level(logging.INFO, logger="labelhub_tools.local")
     runner = fresh_runner()
     call(runner.function_url("echo") + "a?x=1")
     call(runner.function_url("echo") + "a")

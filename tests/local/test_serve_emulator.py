@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from grafana_scf.local import cli
+from labelhub_tools.local import cli
 
 ROOT_WITH_CLOUD = "source: cloudmonitor  # the catalog's source\n"
 

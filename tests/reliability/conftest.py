@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
-from grafana_scf.local import start_runner
-from grafana_scf.local.runner import RunnerHandle
+from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+from labelhub_tools.local import start_runner
+from labelhub_tools.local.runner import RunnerHandle
 from support.events import PROXY_VARIABLES, ROLE_VARIABLES
 
 from .helpers import CLOUD_INDEX, ROOT, TALLY, TOKEN
@@ -98,7 +98,7 @@ def served(db_settings, emulator):
         CLOUD_API_RATE_LIMIT="1000",
         LOG_LEVEL="DEBUG",
     )
-    logger = logging.getLogger("grafana_scf.local")
+    logger = logging.getLogger("labelhub_tools.local")
     level = logger.level
     served = Served(None, TOKEN)  # type: ignore[arg-type]
     keep = _Keep(served.lines)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grafana_scf.emulator import (
+from labelhub_tools.emulator import (
     DEFAULT_SECRET_KEY,
     DEFAULT_STS_SECRET_ID,
     DEFAULT_STS_SECRET_KEY,

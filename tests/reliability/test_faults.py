@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from grafana_scf.app import create_app
-from grafana_scf.emulator import (
+from labelhub_tools.emulator import (
     DEFAULT_STS_SECRET_ID,
     DEFAULT_STS_SECRET_KEY,
     DEFAULT_STS_TOKEN,

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from conftest import admin_connection
-from grafana_scf.demo.generator import CANARY_ID, CANARY_VALUE
 from grafana_scf.sources.mysql.catalog import load_catalog
+from labelhub_tools.demo.generator import CANARY_ID, CANARY_VALUE
 
 from . import sqlshape
 from .helpers import BUSINESS_INDEX, DAY_RANGE, TALLY, call, judge

@@ -2,7 +2,7 @@
 
 Compiling a schema with fastjsonschema costs tens of milliseconds; at cold start
 that is most of the budget. So the validators are generated once, from the
-schemas declared in the code, by ``python -m grafana_scf.validators.generate``,
+schemas declared in the code, by ``python -m labelhub_tools.validators``,
 and imported here like any module. ``tests/test_validators.py`` fails when a
 generated module no longer matches its schema.
 """

@@ -1,5 +1,0 @@
-import sys
-
-from grafana_scf.cli import main
-
-sys.exit(main())

@@ -1,0 +1,178 @@
+"""``python -m labelhub_tools serve``: every function of the project at its local Function URL.
+
+Module-level imports are standard library only; the runner loads inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``serve`` options."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9000, help="port to listen on (9000)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="project root (default: the nearest folder above the cwd whose serverless.yml "
+        "has no 'component')",
+    )
+    parser.add_argument(
+        "--function",
+        dest="functions",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="serve only this function instance (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--max-instances",
+        type=_positive_int,
+        default=10,
+        help="instances per function at most (10); further requests wait for a free one",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop instances idle this long, so the next request is cold (default: keep warm)",
+    )
+    parser.add_argument(
+        "--layer-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a built layer folder (engine + dependencies) mounted instead of the project's "
+        "layer folders; the dev site-packages are then left off the path",
+    )
+    parser.add_argument(
+        "--python",
+        default=None,
+        metavar="EXE",
+        help="interpreter for the workers (default: this one); match the function's runtime",
+    )
+
+    parser.add_argument(
+        "--emulator",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="start the local Tencent Cloud API emulator for Cloud Monitor functions: auto (default) "
+        "does when no CLOUD_API_ENDPOINT, CLOUD_API_SECRET_ID or TENCENTCLOUD_SECRETID is set",
+    )
+    parser.add_argument(
+        "--emulator-port", type=int, default=9100, help="port of that emulator (9100; 0 = any free)"
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C (or SIGTERM); stop every worker on the way out."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    from labelhub_tools.local.project import ProjectError, find_root
+    from labelhub_tools.local.runner import Runner
+
+    emulator = None
+    try:
+        root = args.root.resolve() if args.root else find_root(Path.cwd())
+        environ, emulator = _cloud_environment(args, root)
+        runner = Runner(
+            root,
+            host=args.host,
+            port=args.port,
+            functions=args.functions,
+            max_instances=args.max_instances,
+            idle_timeout=args.idle_timeout,
+            layer_dir=args.layer_dir,
+            python=args.python,
+            environ=environ,
+        )
+    except (ProjectError, RuntimeError, OSError) as exc:
+        if emulator is not None:
+            emulator.close()
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
+    _print_banner(runner, root)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        runner_thread = _serve_in_background(runner)
+        while runner_thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("stopping workers...", file=sys.stderr)
+    finally:
+        runner.close()
+        if emulator is not None:
+            emulator.close()
+    return 0
+
+
+_CLOUD_KEYS = ("CLOUD_API_ENDPOINT", "CLOUD_API_SECRET_ID", "TENCENTCLOUD_SECRETID")
+
+
+def _cloud_environment(args: argparse.Namespace, root: Path):
+    """The environment for ``${env:}``, with the emulator's endpoint and demo keys when wanted.
+
+    With ``--emulator auto`` the emulator starts only if some function is served from a
+    Cloud Monitor catalog and no real endpoint or credentials are set.
+    """
+    import os
+
+    environ = dict(os.environ)
+    wanted = args.emulator == "on" or (
+        args.emulator == "auto" and not any(environ.get(k) for k in _CLOUD_KEYS) and _has_cloud_monitor(root)
+    )
+    if not wanted:
+        return environ, None
+    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
+
+    emulator = start_emulator(port=args.emulator_port)
+    environ.update(
+        CLOUD_API_ENDPOINT=emulator.url,
+        CLOUD_API_SECRET_ID=DEFAULT_SECRET_ID,
+        CLOUD_API_SECRET_KEY=DEFAULT_SECRET_KEY,
+    )
+    print(f"Cloud Monitor functions use the local Tencent Cloud API emulator at {emulator.url}")
+    return environ, emulator
+
+
+def _has_cloud_monitor(root: Path) -> bool:
+    for catalog in sorted(root.glob("datasource/*/catalog.yaml")):
+        for line in catalog.read_text(encoding="utf-8").splitlines():
+            if line.split("#")[0].strip().replace(" ", "") == "source:cloudmonitor":
+                return True
+    return False
+
+
+def _serve_in_background(runner) -> threading.Thread:
+    thread = threading.Thread(target=runner.serve_forever, daemon=True, name="runner")
+    thread.start()
+    return thread
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_banner(runner, root: Path) -> None:
+    project = runner.project
+    print(f"serving {project.app} (stage {project.stage}) from {root}")
+    for name, pool in runner.pools.items():
+        spec = pool.spec
+        note = "" if spec.has_http_event else "  (no http event: no Function URL when deployed)"
+        print(f"  {runner.function_url(name)}  {spec.function_name}, timeout {spec.timeout_s} s{note}")
+    print(f"function list: {runner.url}/   Ctrl-C to stop", flush=True)

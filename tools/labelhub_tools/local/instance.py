@@ -1,0 +1,181 @@
+"""The runner's handle on one worker process (one simulated SCF instance).
+
+An instance is started once (interpreter start plus the handler's import: the cold start),
+then serves one invocation at a time. Its stdout carries protocol frames only (read by a
+thread into a queue, so a reply can be awaited with a timeout); its stderr is forwarded
+line by line to the runner's log, prefixed with ``function#n``. A timed-out or crashed
+instance is killed and never reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from labelhub_tools.local.launch import LaunchPlan
+from labelhub_tools.local.worker import read_frame, write_frame
+
+log = logging.getLogger("labelhub_tools.local")
+
+RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+class InstanceError(Exception):
+    """An instance failed in a way the platform reports instead of the handler's answer."""
+
+
+class InitFailed(InstanceError):
+    """The instance did not come up: the import raised, timed out, or the process died."""
+
+
+class InvokeTimeout(InstanceError):
+    """The handler ran past the function timeout; the instance was killed."""
+
+
+class InstanceCrashed(InstanceError):
+    """The worker process ended during an invocation."""
+
+
+class Instance:
+    """One worker process: started once, then invoked serially until closed or killed."""
+
+    def __init__(self, label: str, plan: LaunchPlan):
+        self.label = label
+        self.plan = plan
+        self.pid: int | None = None
+        self.import_ms = 0.0
+        self.ready_ms = 0.0
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self._proc: subprocess.Popen | None = None
+        self._replies: queue.Queue[bytes | None] = queue.Queue()
+        self._tmp = tempfile.mkdtemp(prefix=f"scf-{label.replace('#', '-')}-")
+
+    def start(self) -> None:
+        """Start the worker and wait for its import; raise InitFailed when it does not come up."""
+        started = time.monotonic()
+        env = dict(self.plan.base_env, TMPDIR=self._tmp, HOME=self._tmp)
+        try:
+            self._proc = subprocess.Popen(
+                self.plan.argv,
+                cwd=self.plan.cwd,
+                env=env,
+                start_new_session=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise InitFailed(f"cannot start the worker: {exc}") from exc
+        self.pid = self._proc.pid
+        threading.Thread(target=self._read_replies, daemon=True, name=f"{self.label}-out").start()
+        threading.Thread(target=self._forward_log, daemon=True, name=f"{self.label}-err").start()
+        init = {
+            "op": "init",
+            "path": list(self.plan.sys_path),
+            "handler": self.plan.handler,
+            "response_limit": RESPONSE_LIMIT,
+        }
+        reply = self._exchange(init, self.plan.init_timeout_s)
+        if reply is _TIMED_OUT:
+            self.kill()
+            raise InitFailed(f"Init timed out after {self.plan.init_timeout_s} seconds")
+        if reply is None:
+            raise InitFailed(f"instance exited during init ({self._exit_detail()})")
+        message = json.loads(reply)
+        if message.get("op") != "ready":
+            self._reap(wait=2)
+            raise InitFailed(f"init failed: {message.get('error', 'unknown error')}")
+        self.import_ms = float(message["import_ms"])
+        self.ready_ms = (time.monotonic() - started) * 1000
+
+    def invoke(self, event: dict, context: dict, timeout_s: float) -> dict:
+        """Run one event; return the worker's answer frame (see worker.py)."""
+        self.invocations += 1
+        reply = self._exchange({"op": "invoke", "event": event, "context": context}, timeout_s)
+        self.last_used = time.monotonic()
+        if reply is _TIMED_OUT:
+            self.kill()
+            raise InvokeTimeout(f"Invoking task timed out after {timeout_s:g} seconds")
+        if reply is None:
+            raise InstanceCrashed(self._exit_detail())
+        return json.loads(reply)
+
+    def _exchange(self, message: dict, timeout_s: float):
+        """Send one frame and wait for the reply: bytes, None (worker gone) or _TIMED_OUT."""
+        payload = json.dumps(message, ensure_ascii=False).encode("utf-8")
+        try:
+            write_frame(self._proc.stdin, payload)
+        except OSError:
+            return None
+        try:
+            return self._replies.get(timeout=timeout_s)
+        except queue.Empty:
+            return _TIMED_OUT
+
+    def _read_replies(self) -> None:
+        frame = b""
+        while frame is not None:
+            try:
+                frame = read_frame(self._proc.stdout)
+            except (OSError, ValueError):
+                frame = None
+            self._replies.put(frame)
+
+    def _forward_log(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in self._proc.stderr:
+                log.info("[%s] %s", self.label, line.decode("utf-8", "replace").rstrip())
+
+    def _exit_detail(self) -> str:
+        code = self._reap(wait=2)
+        if code is not None and code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def _reap(self, wait: float) -> int | None:
+        """Wait for the process to end (killing it after ``wait`` s); return its exit code."""
+        try:
+            return self._proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self._proc.returncode
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started; remove its TMPDIR."""
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except OSError:
+                self._proc.kill()
+            self._proc.wait()
+        self._cleanup()
+
+    def close(self, wait: float = 2.0) -> None:
+        """Stop the worker cleanly: close its input, give it ``wait`` s, then kill it."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+            self._reap(wait)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._proc is not None:
+            for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+_TIMED_OUT = object()

@@ -1,0 +1,109 @@
+"""``python -m labelhub_tools query``: run one catalog target and print the answer.
+
+For debugging a catalog entry without Grafana. The function's ``index.py`` is
+imported and its ``main_handler`` called with a Function URL event, exactly as
+on SCF; the answer prints as sparklines (time series) or a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("function", help="function folder name under datasource/ (e.g. business), or a path")
+    parser.add_argument("target", help="catalog entry name (a metric, annotation source or variable)")
+    parser.add_argument("--from", dest="from_", default="now-7d", help="range start (default: now-7d)")
+    parser.add_argument("--to", default="now", help="range end (default: now)")
+    parser.add_argument("--payload", default="{}", help="parameter values as a JSON object")
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="ad hoc filter (repeatable); KEY!=VALUE, KEY=~REGEX also work",
+    )
+    parser.add_argument("--max-points", type=int, default=300, help="maxDataPoints to send (default 300)")
+    parser.add_argument("--root", default=None, help="project root (default: found from the current folder)")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    parser.add_argument("--width", type=int, default=60, help="sparkline width in characters")
+
+
+def find_root(start: Path) -> Path:
+    for folder in (start, *start.parents):
+        if (folder / "serverless.yml").exists() and (folder / "datasource").is_dir():
+            return folder
+    raise SystemExit(f"no project root (a folder with serverless.yml and datasource/) above {start}")
+
+
+def function_dir(name: str, root: str | None) -> Path:
+    path = Path(name)
+    if (path / "index.py").exists():
+        return path.resolve()
+    base = Path(root).resolve() if root else find_root(Path.cwd().resolve())
+    folder = base / "datasource" / name
+    if not (folder / "index.py").exists():
+        raise SystemExit(f"no function {name!r}: {folder}/index.py does not exist")
+    return folder
+
+
+def load_handler(folder: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"scf_index_{folder.name}", folder / "index.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main_handler
+
+
+def parse_filter(text: str) -> dict[str, str]:
+    for operator in ("!=", "=~", "!~", "<", ">", "="):
+        key, found, value = text.partition(operator)
+        if found and key:
+            return {"key": key.strip(), "operator": operator, "value": value.strip()}
+    raise SystemExit(f"--filter {text!r}: expected KEY=VALUE")
+
+
+def build_body(args: argparse.Namespace) -> dict:
+    from grafana_scf.timerange import TimeFormatError, parse_range
+
+    try:
+        payload = json.loads(args.payload)
+        time_range = parse_range(args.from_, args.to)
+    except (ValueError, TimeFormatError) as exc:
+        raise SystemExit(f"bad argument: {exc}") from None
+    return {
+        "range": {"from": time_range.from_ms, "to": time_range.to_ms},
+        "maxDataPoints": args.max_points,
+        "targets": [{"refId": "A", "target": args.target, "payload": payload}],
+        "filters": [parse_filter(f) for f in args.filter],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from labelhub_tools.termview import describe_frames
+
+    handler = load_handler(function_dir(args.function, args.root))
+    body = build_body(args)
+    event = {"httpMethod": "POST", "path": "/query", "headers": _auth_headers(), "queryString": {},
+             "body": json.dumps(body)}  # fmt: skip
+    response = handler(event, {})
+    answer = json.loads(response["body"])
+    if response["statusCode"] != 200:
+        print(f"error {response['statusCode']}: {answer.get('message')}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2) if args.json else describe_frames(answer, args.width))
+    return 0
+
+
+def _auth_headers() -> dict[str, str]:
+    import os
+
+    token = os.environ.get("DATASOURCE_TOKEN")
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return headers
