@@ -87,8 +87,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Path(tmp))
         conn = pymysql.connect(
-            host=settings["MYSQL_HOST"], port=settings["MYSQL_PORT"], user=settings["MYSQL_USER"],
-            password=settings["MYSQL_PASSWORD"], database=settings["MYSQL_DATABASE"],
+            host=settings.mysql_host, port=settings.mysql_port, user=settings.mysql_user,
+            password=settings.mysql_password, database=settings.mysql_database,
             init_command="SET time_zone = '+00:00'",
         )  # fmt: skip
         header = ("points", "ours ms", "(median)", "floor ms", "ratio", "bytes/point")

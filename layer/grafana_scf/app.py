@@ -101,7 +101,7 @@ def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
     """The app for the function beside ``index_file``: its ``catalog.yaml`` and the settings."""
     function_dir = Path(index_file).resolve().parent
     settings = read_settings(**overrides)
-    configure_logging(settings["LOG_LEVEL"])
+    configure_logging(settings.log_level)
     started = time.perf_counter()
     catalog = load_catalog_file(function_dir / "catalog.yaml")
     source = build_source(catalog, settings, function_dir)
@@ -113,7 +113,7 @@ def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
     )
     return App(
         source,
-        token=settings["DATASOURCE_TOKEN"],
+        token=settings.datasource_token,
         name=function_dir.name,
-        debug=settings["GRAFANA_BACKEND_DEBUG"],
+        debug=settings.grafana_backend_debug,
     )

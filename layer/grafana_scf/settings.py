@@ -1,16 +1,19 @@
-"""Settings, declared once, read from the environment.
+"""Settings, declared once, read from the environment into one frozen, typed object.
 
-Every setting the code reads is declared in ``SETTINGS`` with its type, default and
-meaning; ``docs/configuration.md`` lists them all (a test keeps the two in step).
-A value is read as: explicit override > environment variable > default. A value that
-does not parse fails with the variable's name, never with a bare ``ValueError``.
+Every setting the code reads is a field of ``Settings`` with its environment variable,
+type, default and meaning; ``SETTINGS`` indexes them by variable name and
+``docs/configuration.md`` lists them all (a test keeps the two in step). Code reads
+``settings.mysql_host``, so a mistyped name is a type error, not a ``KeyError`` at run
+time. A value is read as: explicit override (by variable name) > environment variable >
+default. A value that does not parse fails with the variable's name, never with a bare
+``ValueError``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -43,6 +46,8 @@ def _parse_port(raw: str) -> int:
 
 @dataclass(frozen=True)
 class Setting:
+    """One environment variable: its name, how it parses, its default and meaning."""
+
     name: str
     default: Any
     parse: Callable[[str], Any]
@@ -60,103 +65,92 @@ class Setting:
             raise SettingError(f"{self.name}={shown}: {exc}") from None
 
 
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in (
-        Setting("MYSQL_HOST", "127.0.0.1", str, "MySQL/MariaDB host"),
-        Setting("MYSQL_PORT", 3306, _parse_port, "MySQL/MariaDB port"),
-        Setting("MYSQL_USER", "labelhub_ro", str, "database user (the read-only demo user by default)"),
-        Setting("MYSQL_PASSWORD", "labelhub_ro", str, "database password", secret=True),
-        Setting("MYSQL_DATABASE", "labelhub", str, "database holding the Labelhub tables"),
-        Setting("MYSQL_CONNECT_TIMEOUT_S", 3, _parse_positive_int, "connect timeout, seconds"),
-        Setting("MYSQL_READ_TIMEOUT_S", 30, _parse_positive_int, "socket read timeout, seconds"),
-        Setting(
-            "MYSQL_QUERY_TIMEOUT_MS",
-            10_000,
-            _parse_positive_int,
-            "per-query time limit enforced by the server (max_statement_time / max_execution_time)",
-        ),
-        Setting(
-            "MAX_ROWS", 200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
-        ),
-        Setting(
-            "DATASOURCE_TOKEN",
-            None,
-            str,
-            "bearer token every route requires; auth is off (with a warning) when unset",
-            secret=True,
-        ),
-        Setting("LOG_LEVEL", "INFO", str.upper, "log level of the function (DEBUG, INFO, WARNING, ERROR)"),
-        Setting("GRAFANA_BACKEND_DEBUG", False, _parse_bool, "include exception types in 500 messages"),
-        Setting(
-            "CLOUD_API_REGION", "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
-        ),
-        Setting(
-            "CLOUD_API_ENDPOINT",
-            None,
-            str,
-            "Cloud Monitor: send every Tencent Cloud API call here (e.g. http://127.0.0.1:9100 for the "
-            "emulator, or https://{service}.internal.tencentcloudapi.com); unset = the public endpoints",
-        ),
-        Setting(
-            "CLOUD_API_SECRET_ID",
-            None,
-            str,
-            "Cloud Monitor: explicit SecretId (local runs); wins over the execution role's keys",
-            secret=True,
-        ),
-        Setting(
-            "CLOUD_API_SECRET_KEY",
-            None,
-            str,
-            "Cloud Monitor: SecretKey paired with CLOUD_API_SECRET_ID",
-            secret=True,
-        ),
-        Setting(
-            "CLOUD_API_TIMEOUT_S", 5, _parse_positive_int, "Cloud Monitor: timeout of one API call, seconds"
-        ),
-        Setting("CLOUD_API_RETRIES", 3, int, "Cloud Monitor: retries after throttling or a network error"),
-        Setting(
-            "CLOUD_API_RATE_LIMIT",
-            20,
-            _parse_positive_int,
-            "Cloud Monitor: API calls per second per account key",
-        ),
-        Setting("CLOUD_API_WORKERS", 4, _parse_positive_int, "Cloud Monitor: parallel GetMonitorData calls"),
-        Setting(
-            "CLOUD_API_INSTANCES_PER_CALL",
-            10,
-            _parse_positive_int,
-            "Cloud Monitor: instances per GetMonitorData",
-        ),
-        Setting(
-            "CLOUD_API_POINTS_PER_CALL",
-            1440,
-            _parse_positive_int,
-            "Cloud Monitor: data points (instances x slots) per GetMonitorData",
-        ),
-        Setting(
-            "CLOUD_API_MIN_PERIOD_S",
-            60,
-            _parse_positive_int,
-            "Cloud Monitor: the finest period chosen automatically (an explicit payload period may go below)",
-        ),
-        Setting(
-            "CLOUD_API_LIST_TTL_S",
-            300,
-            _parse_positive_int,
-            "Cloud Monitor: how long instance lists are cached",
-        ),
+def _setting(default: Any, parse: Callable[[str], Any], help: str, *, secret: bool = False) -> Any:
+    """A ``Settings`` field; its variable is the field name in upper case."""
+    return field(default=default, metadata={"parse": parse, "help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a function, read once at cold start."""
+
+    mysql_host: str = _setting("127.0.0.1", str, "MySQL/MariaDB host")
+    mysql_port: int = _setting(3306, _parse_port, "MySQL/MariaDB port")
+    mysql_user: str = _setting("labelhub_ro", str, "database user (the read-only demo user by default)")
+    mysql_password: str = _setting("labelhub_ro", str, "database password", secret=True)
+    mysql_database: str = _setting("labelhub", str, "database holding the Labelhub tables")
+    mysql_connect_timeout_s: int = _setting(3, _parse_positive_int, "connect timeout, seconds")
+    mysql_read_timeout_s: int = _setting(30, _parse_positive_int, "socket read timeout, seconds")
+    mysql_query_timeout_ms: int = _setting(
+        10_000,
+        _parse_positive_int,
+        "per-query time limit enforced by the server (max_statement_time / max_execution_time)",
     )
+    max_rows: int = _setting(
+        200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
+    )
+    datasource_token: str | None = _setting(
+        None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True
+    )
+    log_level: str = _setting("INFO", str.upper, "log level of the function (DEBUG, INFO, WARNING, ERROR)")
+    grafana_backend_debug: bool = _setting(False, _parse_bool, "include exception types in 500 messages")
+    cloud_api_region: str = _setting(
+        "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
+    )
+    cloud_api_endpoint: str | None = _setting(
+        None,
+        str,
+        "Cloud Monitor: send every Tencent Cloud API call here (e.g. http://127.0.0.1:9100 for the "
+        "emulator, or https://{service}.internal.tencentcloudapi.com); unset = the public endpoints",
+    )
+    cloud_api_secret_id: str | None = _setting(
+        None,
+        str,
+        "Cloud Monitor: explicit SecretId (local runs); wins over the execution role's keys",
+        secret=True,
+    )
+    cloud_api_secret_key: str | None = _setting(
+        None, str, "Cloud Monitor: SecretKey paired with CLOUD_API_SECRET_ID", secret=True
+    )
+    cloud_api_timeout_s: int = _setting(
+        5, _parse_positive_int, "Cloud Monitor: timeout of one API call, seconds"
+    )
+    cloud_api_retries: int = _setting(3, int, "Cloud Monitor: retries after throttling or a network error")
+    cloud_api_rate_limit: int = _setting(
+        20, _parse_positive_int, "Cloud Monitor: API calls per second per account key"
+    )
+    cloud_api_workers: int = _setting(4, _parse_positive_int, "Cloud Monitor: parallel GetMonitorData calls")
+    cloud_api_instances_per_call: int = _setting(
+        10, _parse_positive_int, "Cloud Monitor: instances per GetMonitorData"
+    )
+    cloud_api_points_per_call: int = _setting(
+        1440, _parse_positive_int, "Cloud Monitor: data points (instances x slots) per GetMonitorData"
+    )
+    cloud_api_min_period_s: int = _setting(
+        60,
+        _parse_positive_int,
+        "Cloud Monitor: the finest period chosen automatically (an explicit payload period may go below)",
+    )
+    cloud_api_list_ttl_s: int = _setting(
+        300, _parse_positive_int, "Cloud Monitor: how long instance lists are cached"
+    )
+
+
+SETTINGS: dict[str, Setting] = {
+    f.name.upper(): Setting(
+        f.name.upper(), f.default, f.metadata["parse"], f.metadata["help"], f.metadata["secret"]
+    )
+    for f in fields(Settings)
 }
+"""Every setting by its environment variable, in declaration order."""
 
 
-def read_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
-    """Read every declared setting; ``overrides`` (by setting name) win over the environment."""
+def read_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read every declared setting; ``overrides`` (by variable name) win over the environment."""
     env = os.environ if environ is None else environ
     unknown = set(overrides) - set(SETTINGS)
     if unknown:
         raise SettingError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = {name: setting.read(env) for name, setting in SETTINGS.items()}
     values.update(overrides)
-    return values
+    return Settings(**{name.lower(): value for name, value in values.items()})

@@ -121,8 +121,8 @@ def db():
     """The server as a ``DemoDB``; skips when none answers; drops what the tests made."""
     settings = read_settings()
     server = DemoDB(
-        settings["MYSQL_HOST"],
-        settings["MYSQL_PORT"],
+        settings.mysql_host,
+        settings.mysql_port,
         os.environ.get("MYSQL_ADMIN_USER", "root"),
         os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
     )

@@ -3,7 +3,7 @@
 A function runs the shipped engine (``grafana_scf`` less its dev tools) with the one
 source its catalog names (``source: mysql`` -> ``sources/mysql/``). Within those files:
 
-* a setting is used when its name appears as a string (``settings["MAX_ROWS"]``);
+* a setting is used when its field is read as an attribute (``settings.max_rows``);
   ``settings.py`` itself, which declares them all, does not count;
 * a direct read is ``os.environ.get(X)``, ``os.environ[X]``, ``os.getenv(X)``, or the
   same on a name bound to an expression involving ``os.environ``
@@ -65,8 +65,8 @@ def settings_used(function: str) -> frozenset[str]:
         if path.name == "settings.py" and path.parent == ENGINE_SOURCE:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and node.value in SETTINGS:
-                used.add(node.value)
+            if isinstance(node, ast.Attribute) and node.attr.upper() in SETTINGS and node.attr.islower():
+                used.add(node.attr.upper())
     return frozenset(used)
 
 

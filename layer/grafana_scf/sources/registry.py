@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grafana_scf.catalog_file import CatalogError
+from grafana_scf.settings import Settings
 from grafana_scf.sources.base import Source
 
 SOURCES = {
@@ -19,7 +20,7 @@ SOURCES = {
 }
 
 
-def build_source(catalog: dict[str, Any], settings: dict[str, Any], base_dir: Path) -> Source:
+def build_source(catalog: dict[str, Any], settings: Settings, base_dir: Path) -> Source:
     kind = catalog.get("source")
     if kind not in SOURCES:
         raise CatalogError(f"source: must be one of {', '.join(SOURCES)}, got {kind!r}")

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except (SettingError, ValueError) as exc:
         print(f"seed: {exc}", file=sys.stderr)
         return 2
-    database = args.database or settings["MYSQL_DATABASE"]
+    database = args.database or settings.mysql_database
     info = sys.stderr if args.sql_out == "-" else sys.stdout
     if not args.quiet:
         print(
@@ -132,13 +132,13 @@ def _seed(args, config, database: str, settings: dict, progress):
     return loader.seed(
         config,
         database=database,
-        host=settings["MYSQL_HOST"],
-        port=settings["MYSQL_PORT"],
+        host=settings.mysql_host,
+        port=settings.mysql_port,
         admin_user=admin_user,
         admin_password=admin_password,
-        readonly_user=None if args.no_readonly_user else settings["MYSQL_USER"],
-        readonly_password=settings["MYSQL_PASSWORD"],
-        connect_timeout=settings["MYSQL_CONNECT_TIMEOUT_S"],
+        readonly_user=None if args.no_readonly_user else settings.mysql_user,
+        readonly_password=settings.mysql_password,
+        connect_timeout=settings.mysql_connect_timeout_s,
         progress=progress,
     )
 
@@ -154,8 +154,8 @@ def _write_script(args, config, database: str, settings: dict, progress):
             config,
             out,
             database=database,
-            readonly_user=None if args.no_readonly_user else settings["MYSQL_USER"],
-            readonly_password=settings["MYSQL_PASSWORD"],
+            readonly_user=None if args.no_readonly_user else settings.mysql_user,
+            readonly_password=settings.mysql_password,
             progress=progress,
             target=args.sql_out,
         )

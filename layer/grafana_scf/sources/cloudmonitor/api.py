@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
+from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor.credentials import Credentials, read_credentials, scrub
 from grafana_scf.sources.cloudmonitor.ratelimit import RateLimitTimeout, bucket_for
 
@@ -129,7 +130,7 @@ def as_answer(exc: ApiFailure, prefix: str) -> ServiceError:
 class CloudApi:
     """Signed, rate-limited, retried Tencent Cloud API calls with fresh credentials each time."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Settings) -> None:
         from tencentcloud.common import credential
         from tencentcloud.common.common_client import CommonClient
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -143,10 +144,10 @@ class CloudApi:
         self._profiles = (ClientProfile, HttpProfile)
         self._monitor, self._models = monitor_client, models
         self.settings = settings
-        self.endpoint = Endpoint.parse(settings.get("CLOUD_API_ENDPOINT"))
-        self.timeout = settings["CLOUD_API_TIMEOUT_S"]
-        self.retries = max(0, int(settings["CLOUD_API_RETRIES"]))
-        self.rate = settings["CLOUD_API_RATE_LIMIT"]
+        self.endpoint = Endpoint.parse(settings.cloud_api_endpoint)
+        self.timeout = settings.cloud_api_timeout_s
+        self.retries = max(0, int(settings.cloud_api_retries))
+        self.rate = settings.cloud_api_rate_limit
         self._clients: dict[tuple, Any] = {}
         self._clients_lock = threading.Lock()
 

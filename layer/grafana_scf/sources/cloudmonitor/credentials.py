@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grafana_scf.errors import ServiceError
+from grafana_scf.settings import Settings
 
 ROLE_ID, ROLE_KEY, ROLE_TOKEN = "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"
 
@@ -46,12 +47,12 @@ def _clean(value: Any) -> str | None:
     return text or None
 
 
-def read_credentials(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Credentials:
+def read_credentials(settings: Settings, environ: Mapping[str, str] | None = None) -> Credentials:
     """The credentials to sign the next call with; ``CredentialsError`` when there are none."""
     env = os.environ if environ is None else environ
     explicit_id, explicit_key = (
-        _clean(settings.get("CLOUD_API_SECRET_ID")),
-        _clean(settings.get("CLOUD_API_SECRET_KEY")),
+        _clean(settings.cloud_api_secret_id),
+        _clean(settings.cloud_api_secret_key),
     )
     if explicit_id or explicit_key:
         if not (explicit_id and explicit_key):

@@ -22,6 +22,7 @@ from typing import Any
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import DataQuery
+from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
 from grafana_scf.sources.cloudmonitor.catalog import Metric
@@ -57,15 +58,15 @@ class SeriesRunner:
     """Runs metric targets over the inventory, the metric metadata and the fetcher."""
 
     def __init__(
-        self, inventory: Inventory, metadata: Metadata, fetcher: Fetcher, settings: Mapping[str, Any]
+        self, inventory: Inventory, metadata: Metadata, fetcher: Fetcher, settings: Settings
     ) -> None:
         self.inventory = inventory
         self.metadata = metadata
         self.fetcher = fetcher
-        self.region = settings["CLOUD_API_REGION"]
-        self.instances_cap = settings["CLOUD_API_INSTANCES_PER_CALL"]
-        self.points_cap = settings["CLOUD_API_POINTS_PER_CALL"]
-        self.min_period = settings["CLOUD_API_MIN_PERIOD_S"]
+        self.region = settings.cloud_api_region
+        self.instances_cap = settings.cloud_api_instances_per_call
+        self.points_cap = settings.cloud_api_points_per_call
+        self.min_period = settings.cloud_api_min_period_s
 
     def run(self, metric: Metric, query: DataQuery) -> list[Frame]:
         """The frames of one metric target."""

@@ -16,7 +16,7 @@ from typing import Any
 from grafana_scf.errors import BadRequestError, ServiceError
 from grafana_scf.frames import Frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
-from grafana_scf.settings import SettingError
+from grafana_scf.settings import SettingError, Settings
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor import pickers
@@ -38,20 +38,20 @@ class CloudMonitorSource:
 
     kind = "cloudmonitor"
 
-    def __init__(self, catalog: Catalog, api: CloudApi, settings: Mapping[str, Any]) -> None:
+    def __init__(self, catalog: Catalog, api: CloudApi, settings: Settings) -> None:
         self.catalog = catalog
         self.api = api
-        self.region = settings["CLOUD_API_REGION"]
-        self.inventory = Inventory(api, settings["CLOUD_API_LIST_TTL_S"], self.region)
+        self.region = settings.cloud_api_region
+        self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
-        fetcher = Fetcher(api, settings["CLOUD_API_WORKERS"], TtlCache())
+        fetcher = Fetcher(api, settings.cloud_api_workers, TtlCache())
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: dict[str, Any], base_dir: Path):
+    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
         """Validate the catalog and settings; import the SDK's monitor client (the cold start)."""
         catalog = load_catalog(document)
-        if int(settings["CLOUD_API_RETRIES"]) < 0:
+        if int(settings.cloud_api_retries) < 0:
             raise SettingError("CLOUD_API_RETRIES: expected 0 or more")
         try:
             api = CloudApi(settings)

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
+from grafana_scf.settings import Settings
 
 log = logging.getLogger("grafana_scf.mysql")
 
@@ -58,16 +59,16 @@ class ConnectionSettings:
     query_timeout_ms: int = 10_000
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> ConnectionSettings:
+    def from_settings(cls, settings: Settings) -> ConnectionSettings:
         return cls(
-            host=settings["MYSQL_HOST"],
-            port=settings["MYSQL_PORT"],
-            user=settings["MYSQL_USER"],
-            password=settings["MYSQL_PASSWORD"] or "",
-            database=settings["MYSQL_DATABASE"],
-            connect_timeout_s=settings["MYSQL_CONNECT_TIMEOUT_S"],
-            read_timeout_s=settings["MYSQL_READ_TIMEOUT_S"],
-            query_timeout_ms=settings["MYSQL_QUERY_TIMEOUT_MS"],
+            host=settings.mysql_host,
+            port=settings.mysql_port,
+            user=settings.mysql_user,
+            password=settings.mysql_password or "",
+            database=settings.mysql_database,
+            connect_timeout_s=settings.mysql_connect_timeout_s,
+            read_timeout_s=settings.mysql_read_timeout_s,
+            query_timeout_ms=settings.mysql_query_timeout_ms,
         )
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 from grafana_scf.errors import BadRequestError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
+from grafana_scf.settings import Settings
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
@@ -48,9 +49,9 @@ class MySqlSource:
         self.max_rows = max_rows
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: dict[str, Any], base_dir: Path):
+    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
         database = Database(ConnectionSettings.from_settings(settings))
-        return cls(load_catalog(document), database, settings["MAX_ROWS"])
+        return cls(load_catalog(document), database, settings.max_rows)
 
     # -- health and discovery -------------------------------------------------
 
