@@ -14,6 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from grafana_scf import deadline
 from grafana_scf.auth import check_token
 from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.errors import ServiceError
@@ -51,7 +52,8 @@ class App:
         except ServiceError as exc:
             log.warning("rejected event: %s", exc.message)
             return _integrated(render_error(exc))
-        response = self.respond(request)
+        with deadline.bind(deadline.Deadline.from_context(context)):
+            response = self.respond(request)
         log.info(
             "%s %s -> %d in %.1f ms",
             request.method,
