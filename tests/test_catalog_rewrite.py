@@ -1,12 +1,16 @@
 """The business catalog, rewritten with shared ``params``, serves exactly what it served before.
 
-The pre-rewrite catalog is kept in ``tests/fixtures/catalog-before/business/``. Both
-resolve to the same frozen entries (order included), and two apps, one per catalog,
-answer every route byte for byte alike on the seeded database: every entry through
-``/query`` with no payload, with a value for each parameter, and with ad hoc filters.
+The pre-rewrite catalog is kept in ``tests/fixtures/catalog-before/business/``. Every
+entry it has resolves to the same frozen entry in the shipped catalog, and two apps,
+one per catalog, answer every route byte for byte alike for those entries on the
+seeded database: ``/query`` with no payload, with a value for each parameter, and
+with ad hoc filters. Entries added since are not compared; changing an old entry on
+purpose means changing its copy in the fixture too.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -22,7 +26,10 @@ RANGE = {"from": UNTIL_MS - SEED_DAYS * 86_400_000, "to": UNTIL_MS - 1}
 def test_the_rewrite_resolves_to_the_same_entries():
     before = load_catalog(load_catalog_file(BEFORE / "business" / "catalog.yaml"))
     after = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
-    assert resolved(after) == resolved(before)
+    kept = {name: after.entries.get(name) for name in before.entries}
+    assert resolved(kept) == resolved(before.entries)
+    kept_keys = {name: after.adhoc_keys.get(name) for name in before.adhoc_keys}
+    assert resolved(kept_keys) == resolved(before.adhoc_keys)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +78,7 @@ def filters(apps, entry):
 
 
 def test_every_entry_answers_the_same(apps):
-    for entry in apps[1].source.catalog.entries.values():
+    for entry in apps[0].source.catalog.entries.values():
         if entry.kind == "variable":
             assert same(apps, "/variable", {"payload": {"target": entry.name}, "range": RANGE}) == 200
             payload = {"target": entry.name, **representative(apps, entry)}
@@ -88,17 +95,29 @@ def test_every_entry_answers_the_same(apps):
             assert same(apps, "/query", body) == 200
 
 
+def listed(app, path, body, names, field="value"):
+    """The items of a listing answer that name one of ``names`` (by ``field``), as JSON text."""
+    items = decoded(app, path, body)
+    return [json.dumps(i) for i in items if (i.get(field) if isinstance(i, dict) else i) in names]
+
+
 def test_every_listing_answers_the_same(apps):
-    same(apps, "/metrics", {})
-    for entry in apps[1].source.catalog.entries.values():
-        same(apps, "/metrics", {"metric": entry.name})
+    names = set(apps[0].source.catalog.entries)
+    before, after = apps
+    assert listed(after, "/metrics", {}, names) == listed(before, "/metrics", {}, names)
+    for text in ("", "sign", "projects"):
+        body = {"target": text}
+        assert listed(after, "/search", body, names) == listed(before, "/search", body, names)
+    for entry in apps[0].source.catalog.entries.values():
+        body = {"metric": entry.name}
+        assert listed(after, "/metrics", body, names) == listed(before, "/metrics", body, names)
         for name in entry.params:
             same(apps, "/metric-payload-options", {"metric": entry.name, "name": name, "payload": {}})
-    same(apps, "/tag-keys", {})
-    for key in apps[1].source.catalog.adhoc_keys:
+    keys = set(apps[0].source.catalog.adhoc_keys)
+    assert listed(after, "/tag-keys", {}, keys, "text") == listed(before, "/tag-keys", {}, keys, "text")
+    for key in keys:
         same(apps, "/tag-values", {"key": key})
-    for text in ("", "sign", "countries", "projects"):
-        same(apps, "/search", {"target": text})
+    same(apps, "/search", {"target": "countries"})
     for name in ("releases", "incidents"):
         annotation = {"name": name, "query": name, "enable": True}
         same(apps, "/annotations", {"range": RANGE, "annotation": annotation})
