@@ -130,7 +130,7 @@ def _instances(payload: Mapping[str, Any], where: str) -> tuple[str, ...] | None
 def curated_query(metric: Metric, payload: Mapping[str, Any], default_region: str) -> SeriesQuery:
     """The payload of a curated metric: region, instances, period, statistic (SCF: namespace)."""
     product = PRODUCTS[metric.product]
-    allowed = ("region", "instances", "period", "statistic")
+    allowed: tuple[str, ...] = ("region", "instances", "period", "statistic")
     scope = None
     if product.scope:
         key, _, scope_default = product.scope

@@ -177,7 +177,9 @@ class SeriesRunner:
                     f"{metric.name}: {iid!r} is not one of the {product.title} in {query.region}"
                 )
             if resource is None:
-                fields = {"id": iid, "name": iid, **({scope_field: query.scope} if scope_field else {})}
+                fields = {"id": iid, "name": iid}
+                if scope_field and query.scope:
+                    fields[scope_field] = query.scope
                 resource = Resource(iid, iid, fields)
             chosen.append(resource)
         return chosen

@@ -48,7 +48,9 @@ class CloudMonitorSource:
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
+    def from_catalog(
+        cls, document: Mapping[str, Any], settings: Settings, base_dir: Path
+    ) -> CloudMonitorSource:
         """Validate the catalog and settings; import the SDK's monitor client (the cold start)."""
         catalog = load_catalog(document)
         if int(settings.cloud_api_retries) < 0:

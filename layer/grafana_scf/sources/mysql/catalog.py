@@ -213,9 +213,10 @@ def _cross_check(catalog: Catalog) -> None:
                 except ValueError as exc:
                     raise CatalogError(f"{where}.params.{param.name}.default {exc}") from None
         _dry_compile(entry, where)
-    for key in catalog.adhoc_keys.values():
-        if key.values_sql:
-            _dry_compile(Entry(key.name, "adhoc", key.values_sql, key.label), f"adhoc_filters.{key.name}")
+    for adhoc_key in catalog.adhoc_keys.values():
+        if adhoc_key.values_sql:
+            lister = Entry(adhoc_key.name, "adhoc", adhoc_key.values_sql, adhoc_key.label)
+            _dry_compile(lister, f"adhoc_filters.{adhoc_key.name}")
 
 
 def _dry_compile(entry: Entry, where: str) -> None:

@@ -87,11 +87,10 @@ class Compiler:
             return end, text[i:end].replace("%", "%%")
         if text.startswith("$__", i):
             return self._macro(text, i)
-        if char == "$" and _IDENT.match(text, i + 1):
-            word = _IDENT.match(text, i + 1).group(0)
+        if char == "$" and (variable := _IDENT.match(text, i + 1)):
+            word = variable.group(0)
             raise SqlCompileError(f"${word}: catalog SQL takes :{word} parameters, not Grafana $variables")
-        if char == ":" and _is_param_start(text, i):
-            name = _IDENT.match(text, i + 1).group(0)
+        if char == ":" and (name := _param_name(text, i)):
             return i + 1 + len(name), self._param(name)
         if char == "%":
             return i + 1, "%%"
@@ -139,11 +138,13 @@ def _starts_comment(text: str, i: int) -> bool:
     return text.startswith("--", i) and (i + 2 == len(text) or text[i + 2] in " \t\r\n")
 
 
-def _is_param_start(text: str, i: int) -> bool:
+def _param_name(text: str, i: int) -> str | None:
+    """The ``name`` of a ``:name`` parameter starting at ``i``, or None (``::``, ``a:b``, a lone ``:``)."""
     before = text[i - 1] if i else " "
     if before == ":" or before.isalnum() or before == "_":
-        return False
-    return _IDENT.match(text, i + 1) is not None
+        return None
+    match = _IDENT.match(text, i + 1)
+    return match.group(0) if match else None
 
 
 def skip_quoted(text: str, i: int) -> int:

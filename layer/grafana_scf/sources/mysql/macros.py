@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from grafana_scf.sources.mysql.compiler import Compiler, Fill, MacroArgumentError, unquote
+from grafana_scf.sources.mysql.compiler import Compiler, Fill, MacroArgumentError, MacroFunc, unquote
 from grafana_scf.timerange import TimeFormatError, format_duration, parse_duration_ms
 
-MACROS: dict[str, Callable[[Compiler, list[str]], str]] = {}
+MACROS: dict[str, MacroFunc] = {}
 
 
-def macro(name: str, arity: tuple[int, int]):
+def macro(name: str, arity: tuple[int, int]) -> Callable[[MacroFunc], MacroFunc]:
     """Register a macro taking between ``arity[0]`` and ``arity[1]`` arguments."""
 
-    def register(func):
+    def register(func: MacroFunc) -> MacroFunc:
         def checked(compiler: Compiler, args: list[str]) -> str:
             low, high = arity
             if not low <= len(args) <= high:

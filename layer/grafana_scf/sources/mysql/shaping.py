@@ -164,8 +164,8 @@ def _series_frame(
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    times, values = apply_fill(times, values, fill, range_ms)
-    return series_frame(name, times, values, labels, time_config={"interval": fill.interval_ms})
+    filled_times, filled_values = apply_fill(times, values, fill, range_ms)
+    return series_frame(name, filled_times, filled_values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(

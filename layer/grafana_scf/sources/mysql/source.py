@@ -49,7 +49,7 @@ class MySqlSource:
         self.max_rows = max_rows
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
+    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         return cls(load_catalog(document), database, settings.max_rows)
 
