@@ -15,7 +15,7 @@ from typing import Any
 
 from grafana_scf.catalog_file import CatalogError, catalog_schema
 from grafana_scf.protocol import schema_message
-from grafana_scf.sources.mysql.compiler import Compiler, SqlCompileError
+from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.params import Param
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
@@ -131,7 +131,7 @@ class DryContext:
 
     time_range: TimeRange = TimeRange(0, 3_600_000)
     interval_ms: int = 60_000
-    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 _KINDS = (("metrics", "metric"), ("annotations", "annotation"), ("variables", "variable"))
@@ -221,7 +221,7 @@ def _cross_check(catalog: Catalog) -> None:
 
 def _dry_compile(entry: Entry, where: str) -> None:
     values = {name: _sample(param) for name, param in entry.params.items()}
-    adhoc = tuple((column, "=", ("x",)) for column in entry.adhoc.values())
+    adhoc = tuple(ColumnFilter(column, "=", ("x",)) for column in entry.adhoc.values())
     try:
         bound = Compiler(DryContext(adhoc=adhoc), MACROS, values).compile(entry.sql)
     except SqlCompileError as exc:

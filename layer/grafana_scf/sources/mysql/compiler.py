@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from grafana_scf.timerange import TimeRange
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MACRO = re.compile(r"\$__([A-Za-z_][A-Za-z0-9_]*)")
@@ -50,13 +53,35 @@ class BoundSql:
     used_macros: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class ColumnFilter:
+    """An ad hoc filter resolved against the catalog: the entry's column SQL, operator, coerced values."""
+
+    column_sql: str
+    operator: str
+    values: tuple[Any, ...]
+
+
+class MacroContext(Protocol):
+    """What macros read: the range, the bucket width, the resolved ad hoc filters."""
+
+    @property
+    def time_range(self) -> TimeRange: ...
+
+    @property
+    def interval_ms(self) -> int: ...
+
+    @property
+    def adhoc(self) -> tuple[ColumnFilter, ...]: ...
+
+
 MacroFunc = Callable[["Compiler", list[str]], str]
 
 
 class Compiler:
     """Compiles one SQL text against one context (range, interval, parameter values)."""
 
-    def __init__(self, context: Any, macros: dict[str, MacroFunc], params: dict[str, Any]) -> None:
+    def __init__(self, context: MacroContext, macros: dict[str, MacroFunc], params: dict[str, Any]) -> None:
         self.context = context
         self.macros = macros
         self.values = params

@@ -204,11 +204,11 @@ def adhoc_filters(c: Compiler, args: list[str]) -> str:
     The column is catalog text (never the client's key); every value is bound.
     """
     clauses = []
-    for column_sql, operator, values in c.context.adhoc:
-        column = c.sql(column_sql)
-        if operator in LIST_OPERATORS:
-            placeholders = ", ".join(c.bind(v) for v in values) or "NULL"
-            clauses.append(f"{column} {LIST_OPERATORS[operator]} ({placeholders})")
+    for item in c.context.adhoc:
+        column = c.sql(item.column_sql)
+        if item.operator in LIST_OPERATORS:
+            placeholders = ", ".join(c.bind(v) for v in item.values) or "NULL"
+            clauses.append(f"{column} {LIST_OPERATORS[item.operator]} ({placeholders})")
         else:
-            clauses.append(f"{column} {COMPARISONS[operator]} {c.bind(values[0])}")
+            clauses.append(f"{column} {COMPARISONS[item.operator]} {c.bind(item.values[0])}")
     return "(" + " AND ".join(clauses) + ")" if clauses else "TRUE"
