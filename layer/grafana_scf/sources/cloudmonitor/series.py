@@ -155,7 +155,7 @@ class SeriesRunner:
     ) -> list[Resource]:
         """The chosen instances: all listed ones, or the named ones with their aliases."""
         product = PRODUCTS[metric.product]
-        scope_field = product.scope[1].lower() if product.scope else None
+        scope_field = product.scope.api_parameter.lower() if product.scope else None
         needs_list = query.instances is None or bool(metric.placeholders - {"id", scope_field})
         try:
             listed = self.inventory.resources(product, query.region, query.scope, stats, deadline)

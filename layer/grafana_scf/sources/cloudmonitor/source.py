@@ -203,7 +203,7 @@ class CloudMonitorSource:
             regions = self.inventory.regions(stats, deadline)
             return [{"__text": f"{r.name} ({r.region})", "__value": r.region} for r in regions]
         product = PRODUCTS[listing]
-        allowed = ("region", product.scope[0]) if product.scope else ("region",)
+        allowed = ("region", product.scope.payload_key) if product.scope else ("region",)
         for key in payload:
             if key not in allowed:
                 raise BadRequestError(f"{name}: payload.{key} is not a field (fields: {', '.join(allowed)})")
