@@ -54,6 +54,8 @@ def load_handler(folder: Path):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"scf_index_{folder.name}", folder / "index.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {folder}/index.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main_handler

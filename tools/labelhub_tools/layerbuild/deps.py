@@ -124,7 +124,7 @@ def installed(layer: Path) -> list[Distribution]:
     """The distributions installed in ``layer``, from their ``METADATA``."""
     found = []
     for dist_info in sorted(layer.glob("*.dist-info")):
-        fields = {}
+        fields: dict[str, str] = {}
         for line in (dist_info / "METADATA").read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 break

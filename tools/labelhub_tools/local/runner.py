@@ -61,7 +61,7 @@ class Runner:
         self._variables = {name: platform_variables(spec) for name, spec in specs.items()}
         self.idle_timeout = idle_timeout
         self.server = RunnerHTTPServer((host, port), self)
-        bound_host, bound_port = self.server.server_address[:2]
+        bound_host, bound_port = self.server.socket.getsockname()[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.url = f"http://{shown}:{bound_port}"
         self._stop = threading.Event()
@@ -133,14 +133,16 @@ class Runner:
         """Serve until ``close``; also reaps idle instances when ``idle_timeout`` is set."""
         self._serving = True
         if self.idle_timeout:
-            threading.Thread(target=self._reap_loop, daemon=True, name="reaper").start()
+            threading.Thread(
+                target=self._reap_loop, args=(self.idle_timeout,), daemon=True, name="reaper"
+            ).start()
         self.server.serve_forever(poll_interval=0.2)
 
-    def _reap_loop(self) -> None:
-        interval = max(0.05, min(self.idle_timeout / 4, 5.0))
+    def _reap_loop(self, idle_timeout: float) -> None:
+        interval = max(0.05, min(idle_timeout / 4, 5.0))
         while not self._stop.wait(interval):
             for pool in self.pools.values():
-                pool.reap_idle(self.idle_timeout)
+                pool.reap_idle(idle_timeout)
 
     def close(self) -> None:
         """Stop serving and stop every instance."""
@@ -222,7 +224,7 @@ def _log_request(name, method, path, answer, started, outcome: Invocation | None
         line += f" cold (import {outcome.cold_import_ms:.0f} ms)"
     if outcome is not None and outcome.failure:
         line += f" [{outcome.failure}]"
-    elif outcome is not None and not outcome.frame.get("ok"):
+    elif outcome is not None and outcome.frame is not None and not outcome.frame.get("ok"):
         line += f" [{outcome.frame.get('kind', 'error')}]"
     log.info(line)
 

@@ -40,6 +40,7 @@ class _TooLarge(Exception):
 class RequestHandler(BaseHTTPRequestHandler):
     """Reads a request, hands it to the runner, writes the answer."""
 
+    server: RunnerHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "scf-local-runner"
     sys_version = ""
