@@ -62,7 +62,7 @@ class Window:
             params["SpecifyStatistics"] = STATISTIC_BITS[self.statistic][0]
         return params
 
-    def cache_key(self, series: Series) -> tuple:
+    def cache_key(self, series: Series) -> tuple[object, ...]:
         return (
             self.region, self.namespace, self.metric.lower(), self.period, self.statistic,
             self.first_slot, self.last_slot, series.dimensions,
@@ -161,7 +161,7 @@ class Fetcher:
         if len(batches) <= 1:
             return [(b, self._call_safely(window, b, stats, deadline)) for b in batches]
         pool = self._executor()
-        futures: list[Future] = [
+        futures: list[Future[dict[Dimensions, Points] | ApiFailure]] = [
             pool.submit(self._call_safely, window, batch, stats, deadline) for batch in batches
         ]
         return [(batch, future.result()) for batch, future in zip(batches, futures)]
