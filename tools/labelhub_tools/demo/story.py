@@ -331,7 +331,9 @@ def make_users(config: DemoConfig, clock: Clock, plot: Plot) -> list[User]:
     return [_make_user(rng, clock, uid, *spec) for uid, spec in enumerate(specs, 1)]
 
 
-def _make_user(rng, clock, uid, created, role, channel, founding) -> User:
+def _make_user(
+    rng: random.Random, clock: Clock, uid: int, created: int, role: str, channel: str, founding: bool
+) -> User:
     user = User(uid, role, channel, created)
     first, last = rng.choice(FIRST), rng.choice(LAST)
     user.name, user.email = f"{first} {last}", f"{first}.{last}.{uid}@example.com".lower()
@@ -354,7 +356,7 @@ def _make_user(rng, clock, uid, created, role, channel, founding) -> User:
     return user
 
 
-def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple]:
+def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple[Any, ...]]:
     """About ten releases per 90 days, plus the review-rubric release and its fix."""
     rng, end = random.Random(f"{config.seed}/releases"), clock.end
     count, offset = max(1, round(config.days * 10 / 90)), rng.randrange(len(RELEASES))
@@ -378,7 +380,9 @@ def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple]:
     return rows
 
 
-def make_incidents(config: DemoConfig, clock: Clock, plot: Plot, releases: list[tuple]):
+def make_incidents(
+    config: DemoConfig, clock: Clock, plot: Plot, releases: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
     """A few incidents: an outage, a release regression, the bad week, one still open."""
     rng, end = random.Random(f"{config.seed}/incidents"), clock.end
     # (started, resolved or None, severity, title, description, tags)

@@ -10,6 +10,7 @@ instance is killed and never reused.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from typing import Any, Final
 
 from labelhub_tools.local.launch import LaunchPlan
 from labelhub_tools.local.worker import read_frame, write_frame
@@ -118,7 +120,7 @@ class Instance:
             raise InstanceCrashed(self._exit_detail())
         return json.loads(reply)
 
-    def _exchange(self, message: dict, timeout_s: float):
+    def _exchange(self, message: dict[str, Any], timeout_s: float) -> bytes | _Wait | None:
         """Send one frame and wait for the reply: bytes, None (worker gone) or _TIMED_OUT."""
         payload = json.dumps(message, ensure_ascii=False).encode("utf-8")
         try:
@@ -187,4 +189,8 @@ class Instance:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-_TIMED_OUT = object()
+class _Wait(enum.Enum):
+    TIMED_OUT = "timed out"
+
+
+_TIMED_OUT: Final = _Wait.TIMED_OUT

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from labelhub_tools.local.events import (
     REQUEST_LIMIT,
@@ -184,11 +185,11 @@ class RunnerHandle:
     def __enter__(self) -> RunnerHandle:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def start_runner(root: str | Path, port: int = 0, **options) -> RunnerHandle:
+def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandle:
     """Start a runner for the project at ``root`` on a background thread (port 0: any free).
 
     Options: ``host``, ``functions``, ``max_instances``, ``idle_timeout``, ``layer_dir``,
@@ -217,7 +218,9 @@ def _layer_dir(layer_dir: str | Path | None) -> Path | None:
     return path
 
 
-def _log_request(name, method, path, answer, started, outcome: Invocation | None) -> None:
+def _log_request(
+    name: str, method: str, path: str, answer: HttpAnswer, started: float, outcome: Invocation | None
+) -> None:
     label = outcome.instance if outcome and outcome.instance != "-" else f"{name}#-"
     line = f"{label} {method} {path} {answer.status} {(time.monotonic() - started) * 1000:.0f} ms"
     if outcome is not None and outcome.cold_import_ms is not None:
