@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from grafana_scf.errors import ServiceError
-from grafana_scf.frames import Frame, QueryDataResponse
+from grafana_scf.frames import DataResponse, Frame, QueryDataResponse
 from grafana_scf.transport import Response
 
 
@@ -51,7 +51,7 @@ def flat_rows(result: QueryDataResponse) -> list[dict[str, Any]]:
 
 def _series_rows(ref_id: str, frame: Frame) -> list[dict[str, Any]]:
     time_field = next(f for f in frame.fields if f.type == "time")
-    out = []
+    out: list[dict[str, Any]] = []
     for field in frame.fields:
         if field.type != "number":
             continue
@@ -61,7 +61,7 @@ def _series_rows(ref_id: str, frame: Frame) -> list[dict[str, Any]]:
     return out
 
 
-def render_failures(failures: list) -> Response:
+def render_failures(failures: list[tuple[str, DataResponse]]) -> Response:
     """The first failure names the status; every failure is listed."""
     # A server-side failure outranks a client one: the panel should say the backend broke.
     ordered = sorted(failures, key=lambda item: -int(item[1].status >= 500))

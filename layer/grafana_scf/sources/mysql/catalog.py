@@ -20,7 +20,7 @@ from typing import Any
 
 from grafana_scf.catalog_file import CatalogError, SharedDefinitions, catalog_schema
 from grafana_scf.protocol import schema_message
-from grafana_scf.sources.mysql.compiler import Compiler, SqlCompileError
+from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.params import Param
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
@@ -153,7 +153,7 @@ class DryContext:
 
     time_range: TimeRange = TimeRange(0, 3_600_000)
     interval_ms: int = 60_000
-    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 _KINDS = (("metrics", "metric"), ("annotations", "annotation"), ("variables", "variable"))
@@ -250,14 +250,15 @@ def _cross_check(catalog: Catalog) -> None:
                 except ValueError as exc:
                     raise CatalogError(f"{where}.params.{param.name}.default {exc}") from None
         _dry_compile(entry, where)
-    for key in catalog.adhoc_keys.values():
-        if key.values_sql:
-            _dry_compile(Entry(key.name, "adhoc", key.values_sql, key.label), f"adhoc_filters.{key.name}")
+    for adhoc_key in catalog.adhoc_keys.values():
+        if adhoc_key.values_sql:
+            lister = Entry(adhoc_key.name, "adhoc", adhoc_key.values_sql, adhoc_key.label)
+            _dry_compile(lister, f"adhoc_filters.{adhoc_key.name}")
 
 
 def _dry_compile(entry: Entry, where: str) -> None:
     values = {name: _sample(param) for name, param in entry.params.items()}
-    adhoc = tuple((column, "=", ("x",)) for column in entry.adhoc.values())
+    adhoc = tuple(ColumnFilter(column, "=", ("x",)) for column in entry.adhoc.values())
     try:
         bound = Compiler(DryContext(adhoc=adhoc), MACROS, values).compile(entry.sql)
     except SqlCompileError as exc:
