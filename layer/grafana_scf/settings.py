@@ -79,8 +79,18 @@ class Settings:
     mysql_user: str = _setting("labelhub_ro", str, "database user (the read-only demo user by default)")
     mysql_password: str = _setting("labelhub_ro", str, "database password", secret=True)
     mysql_database: str = _setting("labelhub", str, "database holding the Labelhub tables")
-    mysql_connect_timeout_s: int = _setting(3, _parse_positive_int, "connect timeout, seconds")
-    mysql_read_timeout_s: int = _setting(30, _parse_positive_int, "socket read timeout, seconds")
+    mysql_connect_timeout_s: int = _setting(
+        3, _parse_positive_int, "connect (and ping) timeout, seconds; never beyond the request's time left"
+    )
+    mysql_read_timeout_s: int | None = _setting(
+        None,
+        _parse_positive_int,
+        "socket read/write timeout of a query, seconds; unset = the query's time limit + 2 s; "
+        "never beyond the request's time left",
+    )
+    mysql_health_timeout_s: int = _setting(
+        3, _parse_positive_int, "time the health check (GET /) gives the database, seconds"
+    )
     mysql_query_timeout_ms: int = _setting(
         10_000,
         _parse_positive_int,
