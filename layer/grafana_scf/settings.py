@@ -97,7 +97,10 @@ class Settings:
         "per-query time limit enforced by the server (max_statement_time / max_execution_time)",
     )
     max_rows: int = _setting(
-        200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
+        200_000,
+        _parse_positive_int,
+        "row cap per query; a longer result is cut: series stop at the last row read (with a notice), "
+        "and the rows format answers 400",
     )
     datasource_token: str | None = _setting(
         None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True

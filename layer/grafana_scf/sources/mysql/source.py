@@ -112,7 +112,9 @@ class MySqlSource:
             frame.meta["executedQueryString"] = result.executed
             frame.meta.setdefault("custom", {})["intervalMs"] = interval
             if result.truncated:
-                frame.notice(f"{entry.name}: result cut at {self._max_rows(entry)} rows; narrow the range")
+                cut = f"{entry.name}: result cut at {self._max_rows(entry)} rows"
+                frame.meta["custom"]["truncated"] = cut
+                frame.notice(f"{cut}; the series stop at the last row read; narrow the range")
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
         return frames
@@ -143,7 +145,9 @@ class MySqlSource:
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
-            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
+            frames = shaping.time_series_frames(
+                entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms), result.truncated
+            )
             for frame in frames:
                 _apply_unit(frame, entry.unit)
             return frames or [series_frame(entry.name, [], [])]
