@@ -7,6 +7,7 @@ columns. No SQL text ever comes from the client.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -228,9 +229,12 @@ def _metric_option(entry: Entry) -> dict[str, Any]:
 def _adhoc_value(kind: str, value: Any, key: str) -> Any:
     if kind == "number":
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a finite number")
+        return number
     if value is None or isinstance(value, (dict, list)):
         raise BadRequestError(f"ad hoc filter {key!r}: a value is required")
     try:
