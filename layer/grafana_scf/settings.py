@@ -37,6 +37,11 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_optional_positive_int(raw: str) -> int | None:
+    """A positive integer, or ``None`` (the computed default) when empty."""
+    return _parse_positive_int(raw) if raw.strip() else None
+
+
 def _parse_port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -84,7 +89,7 @@ class Settings:
     )
     mysql_read_timeout_s: int | None = _setting(
         None,
-        _parse_positive_int,
+        _parse_optional_positive_int,
         "socket read/write timeout of a query, seconds; unset = the query's time limit + 2 s; "
         "never beyond the request's time left",
     )
