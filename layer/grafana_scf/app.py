@@ -14,7 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from grafana_scf import deadline
+from grafana_scf import deadline, logsafe
 from grafana_scf.auth import check_token
 from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.errors import ServiceError
@@ -90,7 +90,9 @@ def _integrated(response: Response) -> dict[str, Any]:
 
 
 def configure_logging(level: str) -> None:
-    """Plain one-line logs on stderr (the SCF log), unless the host configured logging."""
+    """Plain one-line logs on stderr (the SCF log), unless the host configured logging;
+    either way our messages have their control characters escaped (``logsafe``)."""
+    logsafe.install()
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()

@@ -7,6 +7,7 @@ refId); otherwise the answer is the array of frame DTOs.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from grafana_scf.errors import ServiceError
@@ -17,6 +18,8 @@ from grafana_scf.transport import Response
 def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Response:
     """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
+    if not failures and answer_format == "rows":
+        failures = truncated_failures(result)
     if failures:
         return render_failures(failures)
     if answer_format == "rows":
@@ -25,6 +28,21 @@ def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Re
         frame.to_dto(ref_id) for ref_id, response in result.responses.items() for frame in response.frames
     ]
     return Response.json(frames)
+
+
+def truncated_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
+    """Every refId whose result was cut at a row cap, as a 400: flat rows carry no notice,
+    and an alert rule must evaluate to an error, never to part of the data."""
+    failures = []
+    for ref_id, response in result.responses.items():
+        cuts = {str(f.meta.get("custom", {}).get("truncated")) for f in response.frames}
+        cuts.discard("None")
+        if cuts:
+            message = (
+                f"{'; '.join(sorted(cuts))}; the rows format answers whole results only: narrow the range"
+            )
+            failures.append((ref_id, DataResponse.failed(HTTPStatus.BAD_REQUEST, message)))
+    return failures
 
 
 _ROW_KEYS = frozenset({"refId", "metric", "time", "value"})

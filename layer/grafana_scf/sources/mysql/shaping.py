@@ -115,8 +115,15 @@ def time_series_frames(
     rows: Sequence[Row],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    truncated: bool = False,
 ) -> list[Frame]:
-    """Long rows -> one ``[time, value]`` frame per (labels, value column)."""
+    """Long rows -> one ``[time, value]`` frame per (labels, value column).
+
+    ``truncated``: the rows were cut at the row cap. Rows come in time order, so the
+    rows after the cut are at or after the last time seen: the fill stops before that
+    time, and the last bucket keeps only the values the rows hold. No zero is made up
+    for a bucket the database was never asked to finish.
+    """
     names = [c[0] for c in columns]
     time_index = next((i for i, n in enumerate(names) if n.lower() in _TIME_NAMES), None)
     if time_index is None:
@@ -128,6 +135,7 @@ def time_series_frames(
     if not value_indexes:
         raise ShapeError(f"{entry_name}: a time series needs at least one numeric column; got {names}")
     times = _column(rows, time_index, "time", columns[time_index][1])
+    cut_ms = max((t for t in times if t is not None), default=None) if truncated else None
     values_by_index = {i: _column(rows, i, "number", columns[i][1]) for i in value_indexes}
     groups = _group_rows(rows, names, label_indexes, metric_index)
     frames = []
@@ -138,7 +146,7 @@ def time_series_frames(
             column = values_by_index[index]
             values = column if whole else [column[p] for p in positions]
             name = metric if metric is not None else names[index]
-            frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms))
+            frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms, cut_ms))
     return frames
 
 
@@ -167,22 +175,29 @@ def _series_frame(
     labels: dict[str, str],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    cut_ms: int | None = None,
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    filled_times, filled_values = apply_fill(times, values, fill, range_ms)
+    filled_times, filled_values = apply_fill(times, values, fill, range_ms, cut_ms)
     return series_frame(name, filled_times, filled_values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(
-    times: list[int | None], values: list[Any], fill: Fill, range_ms: tuple[int, int]
+    times: list[int | None],
+    values: list[Any],
+    fill: Fill,
+    range_ms: tuple[int, int],
+    cut_ms: int | None = None,
 ) -> tuple[list[int], list[Any]]:
-    """Every bucket of the range present, empty ones filled as the macro asked."""
+    """Every bucket of the range present, empty ones filled as the macro asked;
+    with ``cut_ms`` (a result cut at the row cap) only the buckets before it."""
     width = fill.interval_ms
     known = {t: v for t, v in zip(times, values) if t is not None}
     start = range_ms[0] - range_ms[0] % width
-    buckets = list(range(start, range_ms[1] + 1, width))
-    extra = sorted(t for t in known if t < start or t > range_ms[1])
+    end = range_ms[1] if cut_ms is None else min(range_ms[1], cut_ms - 1)
+    buckets = range(start, end + 1, width)
+    extra = sorted(t for t in known if t < start or t > end)
     out_times, out_values, previous = [], [], None
     for bucket in sorted(set(buckets).union(extra)):
         if bucket in known:

@@ -7,6 +7,7 @@ columns. No SQL text ever comes from the client.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -112,7 +113,9 @@ class MySqlSource:
             frame.meta["executedQueryString"] = result.executed
             frame.meta.setdefault("custom", {})["intervalMs"] = interval
             if result.truncated:
-                frame.notice(f"{entry.name}: result cut at {self._max_rows(entry)} rows; narrow the range")
+                cut = f"{entry.name}: result cut at {self._max_rows(entry)} rows"
+                frame.meta["custom"]["truncated"] = cut
+                frame.notice(f"{cut}; the series stop at the last row read; narrow the range")
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
         return frames
@@ -143,7 +146,9 @@ class MySqlSource:
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
-            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
+            frames = shaping.time_series_frames(
+                entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms), result.truncated
+            )
             for frame in frames:
                 _apply_unit(frame, entry.unit)
             return frames or [series_frame(entry.name, [], [])]
@@ -225,9 +230,12 @@ def _metric_option(entry: Entry) -> dict[str, Any]:
 def _adhoc_value(kind: str, value: Any, key: str) -> Any:
     if kind == "number":
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a finite number")
+        return number
     if value is None or isinstance(value, (dict, list)):
         raise BadRequestError(f"ad hoc filter {key!r}: a value is required")
     try:
