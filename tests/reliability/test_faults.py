@@ -40,21 +40,34 @@ def _load(served, stop: threading.Event, client: int, log: list) -> None:
         log.append((client, started, time.monotonic(), answer.status, answer.text))
 
 
+def _wait_until(predicate, limit_s: float = 60.0) -> None:
+    """Poll ``predicate`` (a bound on waiting, not an assertion on time: it is checked after)."""
+    deadline = time.monotonic() + limit_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _answered(log: list, since: float, status: int | None = None) -> int:
+    """Requests sent at ``since`` or later that got an answer (with ``status``, if given)."""
+    return sum(1 for _, started, _, got, _ in list(log) if started >= since and status in (None, got))
+
+
 def test_mariadb_restart_under_load_loses_at_most_one_request(served_on_private_server, private_server):
     """The private server (never the shared one) goes down, stays down a moment, and comes back."""
     served, stop, log, clients = served_on_private_server, threading.Event(), [], 4
     first_pid = private_server.pid
     pool = ThreadPoolExecutor(clients)
     try:
+        began = time.monotonic()
         for client in range(clients):
             pool.submit(_load, served, stop, client, log)
-        time.sleep(1.0)
+        _wait_until(lambda: _answered(log, began, 200) >= 5 * clients)  # warm instances, all answering
         down = time.monotonic()
         private_server.stop()
-        time.sleep(1.0)  # the clients keep asking a server that is gone
+        _wait_until(lambda: _answered(log, down) >= clients)  # clients ask a server that is gone
         private_server.start()
         up = time.monotonic()
-        time.sleep(2.0)
+        _wait_until(lambda: _answered(log, up, 200) >= 5 * clients)
     finally:
         stop.set()
         pool.shutdown(wait=True)
