@@ -13,7 +13,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from grafana_scf.errors import BadRequestError, QueryError, ServiceError
+from grafana_scf import deadline
+from grafana_scf.errors import BadRequestError, DownstreamError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
@@ -134,9 +135,25 @@ class MySqlSource:
             raise QueryError(f"{entry.name}: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
 
     def _run(self, entry: Entry, bound: BoundSql) -> QueryResult:
-        return self.database.execute(
-            bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=entry.timeout_ms
-        )
+        limit_ms, by_deadline = self._time_limit_ms(entry)
+        try:
+            return self.database.execute(
+                bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=limit_ms
+            )
+        except DownstreamError as exc:
+            if by_deadline and exc.status == HTTPStatus.GATEWAY_TIMEOUT:
+                raise deadline.current().exceeded("MySQL") from None
+            raise
+
+    def _time_limit_ms(self, entry: Entry) -> tuple[int, bool]:
+        """The statement's server-side limit: the entry's ``timeout_ms`` or
+        ``MYSQL_QUERY_TIMEOUT_MS``, or the request's time left when that is shorter
+        (then ``True``). No time left: the 504 now (0 would mean "no limit" to the server)."""
+        configured = entry.timeout_ms or self.database.settings.query_timeout_ms
+        left_ms = int(min(deadline.current().remaining_s() * 1000, configured + 1))
+        if left_ms < 1:
+            raise deadline.current().exceeded("MySQL")
+        return (left_ms, True) if left_ms < configured else (configured, False)
 
     def _shape(self, entry: Entry, bound: BoundSql, result: QueryResult, tr: TimeRange) -> list[Frame]:
         columns, rows = result.columns, result.rows
