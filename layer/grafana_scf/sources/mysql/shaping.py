@@ -16,6 +16,7 @@ from typing import Any
 
 from grafana_scf.errors import ServiceError
 from grafana_scf.frames import Field, Frame, series_frame
+from grafana_scf.sources.mysql.buckets import check_answer_size, check_buckets, fill_window
 from grafana_scf.sources.mysql.compiler import Fill
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -114,8 +115,13 @@ def time_series_frames(
     rows: Sequence[tuple],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    max_buckets: int | None = None,
+    max_answer_bytes: int | None = None,
 ) -> list[Frame]:
-    """Long rows -> one ``[time, value]`` frame per (labels, value column)."""
+    """Long rows -> one ``[time, value]`` frame per (labels, value column).
+
+    With a fill, the caps are checked before any series is filled: buckets per series
+    (``max_buckets``) and the least size of the answer (``max_answer_bytes``)."""
     names = [c[0] for c in columns]
     time_index = next((i for i, n in enumerate(names) if n.lower() in _TIME_NAMES), None)
     if time_index is None:
@@ -129,6 +135,8 @@ def time_series_frames(
     times = _column(rows, time_index, "time", columns[time_index][1])
     values_by_index = {i: _column(rows, i, "number", columns[i][1]) for i in value_indexes}
     groups = _group_rows(rows, names, label_indexes, metric_index)
+    if fill is not None and max_answer_bytes is not None:
+        check_answer_size(len(groups) * len(value_indexes), range_ms, fill.interval_ms, max_answer_bytes)
     frames = []
     for (metric, labels), positions in groups.items():
         whole = len(positions) == len(rows)
@@ -137,7 +145,8 @@ def time_series_frames(
             column = values_by_index[index]
             values = column if whole else [column[p] for p in positions]
             name = metric if metric is not None else names[index]
-            frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms))
+            series = _series_frame(name, series_times, values, dict(labels), fill, range_ms, max_buckets)
+            frames.append(series)
     return frames
 
 
@@ -161,22 +170,32 @@ def _series_frame(
     labels: dict[str, str],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    max_buckets: int | None = None,
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    times, values = apply_fill(times, values, fill, range_ms)
+    times, values = apply_fill(times, values, fill, range_ms, max_buckets)
     return series_frame(name, times, values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(
-    times: list[int | None], values: list[Any], fill: Fill, range_ms: tuple[int, int]
+    times: list[int | None],
+    values: list[Any],
+    fill: Fill,
+    range_ms: tuple[int, int],
+    max_buckets: int | None = None,
 ) -> tuple[list[int], list[Any]]:
-    """Every bucket of the range present, empty ones filled as the macro asked."""
+    """Every bucket of the range present, empty ones filled as the macro asked.
+
+    The range is clamped to the window the SQL can match (1970-2038); more than
+    ``max_buckets`` buckets is refused before one is built."""
     width = fill.interval_ms
+    if max_buckets is not None:
+        check_buckets(range_ms, width, max_buckets, "fill")
     known = {t: v for t, v in zip(times, values) if t is not None}
-    start = range_ms[0] - range_ms[0] % width
-    buckets = list(range(start, range_ms[1] + 1, width))
-    extra = sorted(t for t in known if t < start or t > range_ms[1])
+    start, end = fill_window(range_ms, width)
+    buckets = range(start, end + 1, width)
+    extra = sorted(t for t in known if t < start or t > end)
     out_times, out_values, previous = [], [], None
     for bucket in sorted(set(buckets).union(extra)):
         if bucket in known:

@@ -20,6 +20,7 @@ from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
+from grafana_scf.sources.mysql.buckets import check_buckets
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
 from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
@@ -44,15 +45,25 @@ class MySqlSource:
 
     kind = "mysql"
 
-    def __init__(self, catalog: Catalog, database: Database, max_rows: int) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        database: Database,
+        max_rows: int,
+        max_buckets: int = 50_000,
+        max_answer_bytes: int = 6_000_000,
+    ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
+        self.max_buckets = max_buckets
+        self.max_answer_bytes = max_answer_bytes
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
         database = Database(ConnectionSettings.from_settings(settings))
-        return cls(load_catalog(document), database, settings.max_rows)
+        limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
+        return cls(load_catalog(document), database, settings.max_rows, *limits)
 
     # -- health and discovery -------------------------------------------------
 
@@ -103,6 +114,9 @@ class MySqlSource:
         adhoc, ignored = self._adhoc(entry, query.filters)
         context = QueryContext(query.time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
+        if bound.fill is not None:
+            span = (query.time_range.from_ms, query.time_range.to_ms)
+            check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
             result = self._run(entry, bound)
         except RegexpError as exc:
@@ -160,7 +174,9 @@ class MySqlSource:
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
-            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
+            limits = (self.max_buckets, self.max_answer_bytes)
+            span = (tr.from_ms, tr.to_ms)
+            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, span, *limits)
             for frame in frames:
                 _apply_unit(frame, entry.unit)
             return frames or [series_frame(entry.name, [], [])]
