@@ -138,3 +138,14 @@ def test_a_measured_answer_over_the_limit_names_every_refid(make_business_app, d
     status, answer = post(make_business_app(**db_settings, MAX_ANSWER_BYTES=size - 1), "/query", body)
     assert status == 400
     assert answer["message"].startswith("A, B: the answer would be more than ")
+
+
+def test_targets_stop_once_their_frames_could_not_fit_one_answer(make_business_app, db_settings):
+    # Each filled signups series takes at least 96,784 bytes: the third passes 200,000.
+    app = make_business_app(**db_settings, MAX_ANSWER_BYTES=200_000)
+    refs = [(ref, "signups") for ref in "ABCDE"]
+    body = {"range": SEEDED, "maxDataPoints": 100_000, "targets": targets(*refs)}
+    status, answer = post(app, "/query", body)
+    assert status == 400
+    assert answer["message"].startswith("A, B, C: the answer would be more than 290,352 bytes")
+    assert [e["refId"] for e in answer["errors"]] == ["A", "B", "C"]  # D and E never ran

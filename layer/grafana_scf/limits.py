@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grafana_scf.errors import BadRequestError
+from grafana_scf.frames import Frame
 from grafana_scf.settings import Settings
 
 
@@ -66,3 +67,35 @@ class RequestLimits:
             if len(item.values) > self.max_adhoc_values:
                 what = f"{where}[{index}] ({item.key!r} {item.operator}) values:"
                 raise CapExceeded(what, len(item.values), "MAX_ADHOC_VALUES", self.max_adhoc_values)
+
+
+def least_frame_bytes(frame: Frame) -> int:
+    """The fewest bytes a frame's values take as JSON: two a value (``0,``), and as many
+    digits as the smallest time, plus a comma, a time."""
+    total = 0
+    for field in frame.fields:
+        if field.type == "time":
+            smallest = min((v for v in field.values if isinstance(v, int) and v >= 0), default=0)
+            total += (len(str(smallest)) + 1) * len(field.values)
+        else:
+            total += 2 * len(field.values)
+    return total
+
+
+class AnswerBudget:
+    """What one request's answer has taken so far, counted as each target's frames arrive,
+    so that frames that could never be sent are not piled up in memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.least = 0
+
+    @property
+    def exceeded(self) -> bool:
+        return self.least > self.limit
+
+    def spend(self, frames: Iterable[Frame]) -> None:
+        """Count ``frames``; an ``AnswerTooLarge`` once the answer cannot fit any more."""
+        self.least += sum(least_frame_bytes(frame) for frame in frames)
+        if self.exceeded:
+            raise AnswerTooLarge(self.least, self.limit)

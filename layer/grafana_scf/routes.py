@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from grafana_scf import deadline
 from grafana_scf.errors import BadRequestError, MethodNotAllowedError, NotFoundError, ServiceError
 from grafana_scf.frames import DataResponse, QueryDataResponse
-from grafana_scf.limits import RequestLimits
+from grafana_scf.limits import AnswerBudget, RequestLimits
 from grafana_scf.protocol import (
     DataQuery,
     QueryRequest,
@@ -96,13 +96,17 @@ class Router:
         if refused:
             return render_failures(refused)
         result = QueryDataResponse()
-        limit = deadline.current()
+        limit, budget = deadline.current(), AnswerBudget(self.limits.max_answer_bytes)
         for index, query in enumerate(parsed.queries):
             if limit.expired():
                 late = DataResponse.from_error(limit.exceeded(self.backend))
                 result.responses.update((q.ref_id, late) for q in parsed.queries[index:])
                 break
-            result.responses[query.ref_id] = self.run(query)
+            outcome = result.responses[query.ref_id] = self.run(query, budget)
+            if budget.exceeded:
+                answered = [ref for ref, response in result.responses.items() if response.ok]
+                result.responses.update((ref, outcome) for ref in answered)
+                break
         return render_query(result, parsed.answer_format, self.limits.max_answer_bytes)
 
     def _over_caps(self, parsed: QueryRequest) -> list[tuple[str, DataResponse]]:
@@ -120,15 +124,19 @@ class Router:
                 refused.append((query.ref_id, DataResponse.from_error(exc)))
         return refused
 
-    def run(self, query: DataQuery) -> DataResponse:
-        """One target; ``(a|b)`` runs each name while time is left. Any failure stays inside the result."""
+    def run(self, query: DataQuery, budget: AnswerBudget | None = None) -> DataResponse:
+        """One target; ``(a|b)`` runs each name while time and answer room are left.
+        Any failure stays inside the result."""
         limit = deadline.current()
         try:
             frames = []
             for name in expand_target(query.target):
                 if limit.expired():
                     raise limit.exceeded(self.backend)
-                frames.extend(self.source.query(_renamed(query, name)))
+                answered = self.source.query(_renamed(query, name))
+                if budget is not None:
+                    budget.spend(answered)
+                frames.extend(answered)
             return DataResponse(frames=frames)
         except Exception as exc:
             if not isinstance(exc, ServiceError):
