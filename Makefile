@@ -61,6 +61,7 @@ test-slow: $(DEV_STAMP) $(NODE_STAMP) mariadb
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check layer tools tests bench
 	$(BIN)/ruff format --check layer tools tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) tests/grafana/node_modules build layer/build

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from grafana_scf.errors import BadRequestError
 from grafana_scf.frames import Frame
 from grafana_scf.settings import Settings
+
+if TYPE_CHECKING:
+    from grafana_scf.protocol import AdhocFilter
 
 
 class CapExceeded(BadRequestError):
@@ -62,7 +66,7 @@ class RequestLimits:
             what = "target alternatives (a|b|...):"
             raise CapExceeded(what, count, "MAX_ALTERNATIVES_PER_TARGET", self.max_alternatives)
 
-    def check_adhoc_values(self, filters: Iterable, where: str = "filters") -> None:
+    def check_adhoc_values(self, filters: Iterable[AdhocFilter], where: str = "filters") -> None:
         for index, item in enumerate(filters):
             if len(item.values) > self.max_adhoc_values:
                 what = f"{where}[{index}] ({item.key!r} {item.operator}) values:"

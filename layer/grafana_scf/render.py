@@ -101,7 +101,7 @@ def _series_rows(ref_id: str, frame: Frame) -> Iterator[dict[str, Any]]:
         yield from ({**base, "time": t, "value": v} for t, v in zip(time_field.values, field.values))
 
 
-def render_failures(failures: list) -> Response:
+def render_failures(failures: list[tuple[str, DataResponse]]) -> Response:
     """The first failure names the status; every failure is listed.
 
     RefIds that failed the same way share one sentence: ``B, C: MySQL did not answer …``.

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,10 +52,12 @@ def function_dir(name: str, root: str | None) -> Path:
     return folder
 
 
-def load_handler(folder: Path):
+def load_handler(folder: Path) -> Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"scf_index_{folder.name}", folder / "index.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {folder}/index.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main_handler

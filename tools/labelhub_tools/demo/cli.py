@@ -16,7 +16,10 @@ import re
 import sys
 import time
 from datetime import datetime, timezone
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from grafana_scf.settings import Settings
 
 LARGE_SCALE = 40
 
@@ -122,7 +125,7 @@ def _fail(progress: ProgressBar | None, exc: BaseException) -> int:
     return 1
 
 
-def _seed(args, config, database: str, settings: dict, progress):
+def _seed(args, config, database: str, settings: Settings, progress):
     from labelhub_tools.demo import loader
 
     admin_user = args.admin_user or os.environ.get("MYSQL_ADMIN_USER") or "root"
@@ -143,7 +146,7 @@ def _seed(args, config, database: str, settings: dict, progress):
     )
 
 
-def _write_script(args, config, database: str, settings: dict, progress):
+def _write_script(args, config, database: str, settings: Settings, progress):
     """Write to a temporary file next to FILE, renamed over it only when complete."""
     import gzip
 

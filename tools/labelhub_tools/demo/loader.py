@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
-from typing import TextIO
+from typing import Any, TextIO
 
 from labelhub_tools.demo.generator import COLUMNS, TABLES, DemoConfig, estimate_rows, generate
 
@@ -90,7 +90,7 @@ def _str_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-_LITERALS: dict[type, Callable[[object], str]] = {
+_LITERALS: dict[type, Callable[[Any], str]] = {
     int: str,
     float: repr,
     str: _str_literal,
@@ -353,7 +353,7 @@ def write_sql(
         database,
         rows,
         time.perf_counter() - began,
-        target or getattr(out, "name", "-"),
+        target or str(getattr(out, "name", "-")),
         readonly_user,
         script=True,
     )

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from labelhub_tools.local.events import (
     REQUEST_LIMIT,
@@ -61,7 +62,7 @@ class Runner:
         self._variables = {name: platform_variables(spec) for name, spec in specs.items()}
         self.idle_timeout = idle_timeout
         self.server = RunnerHTTPServer((host, port), self)
-        bound_host, bound_port = self.server.server_address[:2]
+        bound_host, bound_port = self.server.socket.getsockname()[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.url = f"http://{shown}:{bound_port}"
         self._stop = threading.Event()
@@ -133,14 +134,16 @@ class Runner:
         """Serve until ``close``; also reaps idle instances when ``idle_timeout`` is set."""
         self._serving = True
         if self.idle_timeout:
-            threading.Thread(target=self._reap_loop, daemon=True, name="reaper").start()
+            threading.Thread(
+                target=self._reap_loop, args=(self.idle_timeout,), daemon=True, name="reaper"
+            ).start()
         self.server.serve_forever(poll_interval=0.2)
 
-    def _reap_loop(self) -> None:
-        interval = max(0.05, min(self.idle_timeout / 4, 5.0))
+    def _reap_loop(self, idle_timeout: float) -> None:
+        interval = max(0.05, min(idle_timeout / 4, 5.0))
         while not self._stop.wait(interval):
             for pool in self.pools.values():
-                pool.reap_idle(self.idle_timeout)
+                pool.reap_idle(idle_timeout)
 
     def close(self) -> None:
         """Stop serving and stop every instance."""
@@ -182,11 +185,11 @@ class RunnerHandle:
     def __enter__(self) -> RunnerHandle:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def start_runner(root: str | Path, port: int = 0, **options) -> RunnerHandle:
+def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandle:
     """Start a runner for the project at ``root`` on a background thread (port 0: any free).
 
     Options: ``host``, ``functions``, ``max_instances``, ``idle_timeout``, ``layer_dir``,
@@ -215,14 +218,16 @@ def _layer_dir(layer_dir: str | Path | None) -> Path | None:
     return path
 
 
-def _log_request(name, method, path, answer, started, outcome: Invocation | None) -> None:
+def _log_request(
+    name: str, method: str, path: str, answer: HttpAnswer, started: float, outcome: Invocation | None
+) -> None:
     label = outcome.instance if outcome and outcome.instance != "-" else f"{name}#-"
     line = f"{label} {method} {path} {answer.status} {(time.monotonic() - started) * 1000:.0f} ms"
     if outcome is not None and outcome.cold_import_ms is not None:
         line += f" cold (import {outcome.cold_import_ms:.0f} ms)"
     if outcome is not None and outcome.failure:
         line += f" [{outcome.failure}]"
-    elif outcome is not None and not outcome.frame.get("ok"):
+    elif outcome is not None and outcome.frame is not None and not outcome.frame.get("ok"):
         line += f" [{outcome.frame.get('kind', 'error')}]"
     log.info(line)
 

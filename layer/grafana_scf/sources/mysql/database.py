@@ -105,7 +105,8 @@ class Database:
             write_timeout=s.read_timeout_s,
             init_command="SET time_zone = '+00:00'",
         )
-        self.server_version = conn.get_server_info()
+        # types-PyMySQL leaves get_server_info unannotated; it returns the server's version string.
+        self.server_version = conn.get_server_info()  # type: ignore[no-untyped-call]
         self.is_mariadb = "mariadb" in self.server_version.lower()
         self._timeout_ms = None
         log.info("connected to %s (%s)", s.where, self.server_version)

@@ -73,13 +73,14 @@ def to_text(value: Any) -> str | None:
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {"time": to_epoch_ms, "number": to_number, "string": to_text}
+Row = tuple[Any, ...]  # one result row, as PyMySQL returns it
 # PyMySQL already returns int/float for these (no per-value conversion needed).
 _NATIVE_NUMBER_TYPES = {1, 2, 3, 4, 5, 8, 9, 13}
 _DATETIME_TYPES = {7, 12}
 _ONE_MS = dt.timedelta(milliseconds=1)
 
 
-def _column(rows: Sequence[tuple], index: int, kind: str, type_code: int | None = None) -> list[Any]:
+def _column(rows: Sequence[Row], index: int, kind: str, type_code: int | None = None) -> list[Any]:
     """One column's values converted for ``kind``; the common types take a fast path."""
     raw = [row[index] for row in rows]
     if kind == "number" and type_code in _NATIVE_NUMBER_TYPES:
@@ -100,7 +101,7 @@ def _epoch_column(raw: list[Any]) -> list[Any]:
     return [None if v is None else int(v * 1000) for v in raw]
 
 
-def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> Frame:
+def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[Row]) -> Frame:
     """Every column, typed; DATETIME columns as epoch ms."""
     fields = []
     for index, (column, type_code) in enumerate(columns):
@@ -112,7 +113,7 @@ def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
 def time_series_frames(
     entry_name: str,
     columns: list[tuple[str, int]],
-    rows: Sequence[tuple],
+    rows: Sequence[Row],
     fill: Fill | None,
     range_ms: tuple[int, int],
     max_buckets: int | None = None,
@@ -150,12 +151,17 @@ def time_series_frames(
     return frames
 
 
+# The rows of one series share (metric or None, ((label, value), ...)). A plain tuple, not a
+# dataclass: every row is hashed into it, and a tuple hashes and compares in C.
+SeriesKey = tuple[str | None, tuple[tuple[str, str], ...]]
+
+
 def _group_rows(
-    rows: Sequence[tuple], names: list[str], label_indexes: list[int], metric_index: int | None
-) -> dict[tuple[str | None, tuple], list[int]]:
+    rows: Sequence[Row], names: list[str], label_indexes: list[int], metric_index: int | None
+) -> dict[SeriesKey, list[int]]:
     if not label_indexes and metric_index is None:
         return {(None, ()): list(range(len(rows)))}
-    groups: dict[tuple[str | None, tuple], list[int]] = {}
+    groups: dict[SeriesKey, list[int]] = {}
     for position, row in enumerate(rows):
         metric = to_text(row[metric_index]) if metric_index is not None else None
         labels = tuple((names[i], to_text(row[i]) or "") for i in label_indexes)
@@ -174,8 +180,8 @@ def _series_frame(
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    times, values = apply_fill(times, values, fill, range_ms, max_buckets)
-    return series_frame(name, times, values, labels, time_config={"interval": fill.interval_ms})
+    filled_times, filled_values = apply_fill(times, values, fill, range_ms, max_buckets)
+    return series_frame(name, filled_times, filled_values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(
@@ -215,7 +221,7 @@ def apply_fill(
 _ANNOTATION_FIELDS = {"time": "time", "timeend": "timeEnd", "title": "title", "text": "text", "tags": "tags"}
 
 
-def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> Frame:
+def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequence[Row]) -> Frame:
     """Columns time, timeEnd?, title?, text, tags? (comma-separated) -> an annotation frame."""
     by_name = {name.lower(): i for i, (name, _) in enumerate(columns)}
     missing = [c for c in ("time", "text") if c not in by_name]
@@ -244,7 +250,7 @@ def _tags(value: Any) -> list[str]:
 
 
 def variable_options(
-    entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
+    entry_name: str, columns: list[tuple[str, int]], rows: Sequence[Row]
 ) -> list[dict[str, str]]:
     """``__value``/``__text`` columns (or value, then text) -> ``[{__text, __value}]``."""
     names = [c[0] for c in columns]

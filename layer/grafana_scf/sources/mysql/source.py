@@ -22,7 +22,7 @@ from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
 from grafana_scf.sources.mysql.buckets import check_buckets
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
-from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
+from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
@@ -37,7 +37,7 @@ class QueryContext:
 
     time_range: TimeRange
     interval_ms: int
-    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 class MySqlSource:
@@ -60,7 +60,7 @@ class MySqlSource:
         self.max_answer_bytes = max_answer_bytes
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
+    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
         return cls(load_catalog(document), database, settings.max_rows, *limits)
@@ -186,9 +186,10 @@ class MySqlSource:
 
     def _adhoc(
         self, entry: Entry, filters: tuple[AdhocFilter, ...]
-    ) -> tuple[tuple[tuple[str, str, tuple[Any, ...]], ...], list[str]]:
-        """Resolved (column, operator, values) for the filters this entry supports."""
-        resolved, ignored = [], []
+    ) -> tuple[tuple[ColumnFilter, ...], list[str]]:
+        """The filters this entry supports, resolved to its columns; the keys it ignores."""
+        resolved: list[ColumnFilter] = []
+        ignored: list[str] = []
         for item in filters:
             key = self.catalog.adhoc_keys.get(item.key)
             if key is None:
@@ -201,7 +202,7 @@ class MySqlSource:
                 continue
             raw = item.values if item.operator in LIST_OPERATORS else (item.value,)
             values = tuple(_adhoc_value(key.type, v, item.key) for v in raw)
-            resolved.append((entry.adhoc[item.key], item.operator, values))
+            resolved.append(ColumnFilter(entry.adhoc[item.key], item.operator, values))
         return tuple(resolved), ignored
 
     # -- variables and tags ------------------------------------------------------
