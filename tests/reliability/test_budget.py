@@ -152,7 +152,14 @@ def start_worker(db_settings):
         capped.close()
 
 
-@pytest.mark.parametrize(("method", "path", "body"), expensive_requests())
+def _ids() -> list[str]:
+    paths = [
+        (r.values if isinstance(r, tuple) and hasattr(r, "marks") else r)[1] for r in expensive_requests()
+    ]
+    return [f"{path}-{paths[:i].count(path)}" for i, path in enumerate(paths)]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), expensive_requests(), ids=_ids())
 def test_every_answer_is_a_200_or_a_4xx_504_with_a_message(start_worker, method, path, body):
     worker = start_worker()
     answer, reply = worker.ask(method, path, body)
