@@ -90,17 +90,35 @@ def build_body(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from labelhub_tools.termview import describe_frames
 
-    handler = load_handler(function_dir(args.function, args.root))
+    folder = function_dir(args.function, args.root)
+    handler = load_handler(folder)
     body = build_body(args)
     event = {"httpMethod": "POST", "path": "/query", "headers": _auth_headers(), "queryString": {},
              "body": json.dumps(body)}  # fmt: skip
-    response = handler(event, {})
+    response = handler(event, invocation_context(folder))
     answer = json.loads(response["body"])
     if response["statusCode"] != 200:
         print(f"error {response['statusCode']}: {answer.get('message')}", file=sys.stderr)
         return 1
     print(json.dumps(answer, indent=2) if args.json else describe_frames(answer, args.width))
     return 0
+
+
+def invocation_context(folder: Path) -> dict:
+    """The context SCF would pass, as the local runner builds it: above all the function's
+    time limit (``timeout`` in its serverless.yml), which bounds the request. ``{}`` (the
+    engine's default limit) for a folder outside a project."""
+    import os
+
+    from labelhub_tools.local.events import build_context, new_request_id
+    from labelhub_tools.local.project import ProjectError, load_project
+
+    try:
+        project = load_project(find_root(folder), os.environ)
+    except (SystemExit, ProjectError):
+        return {}
+    spec = next((f for f in project.functions.values() if f.folder == folder.resolve()), None)
+    return build_context(spec, new_request_id(), spec.environment) if spec else {}
 
 
 def _auth_headers() -> dict[str, str]:
