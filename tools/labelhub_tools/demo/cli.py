@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write a SQL script (schema, data, read-only user) "
         "to FILE instead of connecting; .gz compresses, - is standard output",
     )
+    add(
+        "--force",
+        action="store_true",
+        help="replace the demo-named tables even in a database seed did not fill "
+        "(default: refuse; seed marks the databases it fills with a labelhub_demo_seed table)",
+    )
     add("--quiet", "-q", action="store_true", help="no progress bar and no summary")
 
 
@@ -116,9 +122,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(progress: ProgressBar | None, exc: BaseException) -> int:
+    from labelhub_tools.demo.loader import SeedRefused
+
     if progress is not None:
         progress.abandon()
-    print(f"seed: failed: {exc}", file=sys.stderr)
+    print(f"seed: {'refused' if isinstance(exc, SeedRefused) else 'failed'}: {exc}", file=sys.stderr)
     return 1
 
 
@@ -140,6 +148,7 @@ def _seed(args, config, database: str, settings: dict, progress):
         readonly_password=settings["MYSQL_PASSWORD"],
         connect_timeout=settings["MYSQL_CONNECT_TIMEOUT_S"],
         progress=progress,
+        force=args.force,
     )
 
 
