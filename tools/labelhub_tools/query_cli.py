@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="catalog entry name (a metric, annotation source or variable)")
     parser.add_argument("--from", dest="from_", default="now-7d", help="range start (default: now-7d)")
     parser.add_argument("--to", default="now", help="range end (default: now)")
-    parser.add_argument("--payload", default="{}", help="parameter values as a JSON object")
+    parser.add_argument("--payload", default="{}", help="parameter values as a JSON object (default: {})")
     parser.add_argument(
         "--filter",
         action="append",

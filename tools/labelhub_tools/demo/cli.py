@@ -21,7 +21,15 @@ from typing import TextIO
 LARGE_SCALE = 40
 
 
+DEMO_TABLES = "users, projects, tasks, annotations, releases, incidents, canary"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        f"Connects as the admin user to {_current('MYSQL_HOST')}:{_current('MYSQL_PORT')} and fills "
+        f"{_current('MYSQL_DATABASE')}: it drops and recreates the tables {DEMO_TABLES} there. "
+        "It refuses a database holding any of them that it did not fill itself, unless --force."
+    )
     add = parser.add_argument
     add("--days", type=_positive_int, default=90, help="days of data (default: 90)")
     add(
@@ -55,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--sql-out",
         metavar="FILE",
-        help="write a SQL script (schema, data, read-only user) "
-        "to FILE instead of connecting; .gz compresses, - is standard output",
+        help="write a SQL script (schema, data, read-only user) for an empty database "
+        "to FILE instead of connecting; .gz compresses, - is standard output (default: connect)",
     )
     add(
         "--force",
@@ -65,6 +73,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: refuse; seed marks the databases it fills with a labelhub_demo_seed table)",
     )
     add("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+
+
+def _current(name: str) -> str:
+    """``NAME (now VALUE)`` from the environment or the default, for --help."""
+    from grafana_scf.settings import SettingError, read_settings
+
+    try:
+        return f"{name} (now {read_settings()[name]})"
+    except (SettingError, KeyError):
+        return name
 
 
 def run(args: argparse.Namespace) -> int:
