@@ -237,8 +237,12 @@ _REASON_LIMIT = 300
 
 
 def _failure_reason(answer: HttpAnswer, outcome: Invocation | None) -> str:
-    """Why a request failed, on one line: the handler's exception or the answer's message."""
-    if answer.status < 400:
+    """Why a request failed, on one line: the handler's exception or the answer's message.
+
+    A failure is a status of 400 or more, or a platform failure (a timeout answers 200).
+    """
+    platform_failure = outcome is not None and (outcome.failure or not outcome.frame.get("ok"))
+    if answer.status < 400 and not platform_failure:
         return ""
     reason = ""
     if outcome is not None and not outcome.failure and not outcome.frame.get("ok"):
