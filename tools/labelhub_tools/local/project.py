@@ -174,7 +174,7 @@ def load_project(root: Path, environ: Mapping[str, str]) -> Project:
                 raise ProjectError(f"{path}: a second instance named {spec.name!r}")
             project.functions[spec.name] = spec
     for var, places in sorted(resolver.unset.items()):
-        log.info("${env:%s} is unset: %s left out (defaults apply)", var, ", ".join(places))
+        log.debug("${env:%s} is unset: %s left out (defaults apply)", var, ", ".join(places))
     return project
 
 
