@@ -52,6 +52,17 @@ def instance_files() -> dict[str, Path]:
     return {read_yaml(path)["name"]: path for path in files if path and "component" in read_yaml(path)}
 
 
+def scratch_tree(destination: Path, with_app_file: bool = True) -> Path:
+    """Our deploy configs (only) copied under ``destination``, to change one thing and compare."""
+    for path in [*app_files(), *instance_files().values()]:
+        if path == ROOT / "datasource" / "serverless.yml" and not with_app_file:
+            continue
+        target = destination / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return destination
+
+
 def function_file(name: str) -> Path:
     return ROOT / "datasource" / name / "serverless.yml"
 

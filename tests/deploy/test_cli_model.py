@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from .project import (
     documented_sequence,
     instance_files,
     read_yaml,
+    scratch_tree,
 )
 
 DOC = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
@@ -56,17 +56,6 @@ def deploy_and_bind(root: Path, extra: str = "") -> dict[str, dict]:
                 }
             deployed[instance.name] = {"instance": instance, "inputs": inputs, "mode": deployment.mode}
     return deployed
-
-
-def copy_configs(destination: Path, with_app_file: bool = True) -> Path:
-    """Our deploy configs (only) in a scratch tree, to change one thing and compare."""
-    for path in [*app_files(), *instance_files().values()]:
-        if path == ROOT / "datasource" / "serverless.yml" and not with_app_file:
-            continue
-        target = destination / path.relative_to(ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
-    return destination
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -132,7 +121,7 @@ def test_root_mode_in_datasource_finds_every_function_and_drops_the_options():
 
 
 def test_a_third_function_is_deployed_by_the_same_sequence(tmp_path):
-    root = copy_configs(tmp_path)
+    root = scratch_tree(tmp_path)
     rollup = read_yaml(ROOT / "datasource" / "business" / "serverless.yml")
     rollup["name"] = "rollup"
     rollup["inputs"]["name"] = "${app}-${stage}-rollup"
@@ -149,7 +138,7 @@ def test_a_third_function_is_deployed_by_the_same_sequence(tmp_path):
 
 
 def test_without_the_datasource_app_file_a_function_gets_its_own_name_as_app(tmp_path):
-    root = copy_configs(tmp_path, with_app_file=False)
+    root = scratch_tree(tmp_path, with_app_file=False)
     (instance,) = plan(root, "scf deploy --target ./datasource/business").instances
     assert instance.app == "business"  # basic.js:365-368: nothing inherited from two levels up
     with pytest.raises(CliError, match="app 'business'"):
@@ -157,7 +146,7 @@ def test_without_the_datasource_app_file_a_function_gets_its_own_name_as_app(tmp
 
 
 def test_a_dashboard_named_serverless_json_stops_root_mode(tmp_path):
-    root = copy_configs(tmp_path, with_app_file=False)
+    root = scratch_tree(tmp_path, with_app_file=False)
     (root / "dashboards").mkdir()
     (root / "dashboards" / "serverless.json").write_text(
         json.dumps({"uid": "labelhub-serverless", "panels": []})
@@ -168,7 +157,7 @@ def test_a_dashboard_named_serverless_json_stops_root_mode(tmp_path):
 
 
 def test_root_mode_at_the_old_root_finds_only_the_layer(tmp_path):
-    root = copy_configs(tmp_path, with_app_file=False)
+    root = scratch_tree(tmp_path, with_app_file=False)
     deployment = plan(root, "scf deploy")
     assert deployment.mode == "root"
     assert [i.name for i in deployment.instances] == [LAYER_INSTANCE]
