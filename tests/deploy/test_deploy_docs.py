@@ -101,3 +101,12 @@ def test_the_worked_cost_example_follows_its_formulas():
     assert f"| {per_panel:,} |" in DOC
     assert f"| {invocations:,} |" in DOC
     assert f"| {gb_s:,.0f} |" in DOC
+
+
+def test_the_documented_cors_config_is_valid_and_enabled():
+    (block,) = [b for b in fenced("yaml") if "corsConfig:" in b]
+    cors = yaml.safe_load(block)["corsConfig"]
+    assert cors["enable"] is True
+    doc = with_self_variables(read_yaml(function_file("business")))
+    doc["inputs"]["events"][0]["http"]["parameters"]["corsConfig"] = cors
+    assert schema_errors("scf", doc) == []
