@@ -22,7 +22,7 @@ from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor import pickers
 from grafana_scf.sources.cloudmonitor.alarms import alarm_histories
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, CloudApi, as_answer, budget
-from grafana_scf.sources.cloudmonitor.cache import TtlCache
+from grafana_scf.sources.cloudmonitor.cache import series_cache
 from grafana_scf.sources.cloudmonitor.catalog import Catalog, Metric, load_catalog
 from grafana_scf.sources.cloudmonitor.fetch import Fetcher
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory
@@ -44,7 +44,7 @@ class CloudMonitorSource:
         self.region = settings.cloud_api_region
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
-        fetcher = Fetcher(api, settings.cloud_api_workers, TtlCache())
+        fetcher = Fetcher(api, settings.cloud_api_workers, series_cache(settings.cloud_api_cache_max_points))
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
 
     @classmethod
