@@ -9,7 +9,8 @@ annotation, or (``/variable``) a region or instance list. See docs/cloudmonitor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,18 @@ class CloudMonitorSource:
 
     kind = "cloudmonitor"
 
-    def __init__(self, catalog: Catalog, api: CloudApi, settings: Settings) -> None:
+    def __init__(
+        self, catalog: Catalog, api: CloudApi, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``clock`` (wall-clock seconds) drives the series cache and the slot grid; tests inject it."""
         self.catalog = catalog
         self.api = api
         self.region = settings.cloud_api_region
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
-        fetcher = Fetcher(api, settings.cloud_api_workers, series_cache(settings.cloud_api_cache_max_points))
-        self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
+        self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
+        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache)
+        self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):

@@ -1,0 +1,83 @@
+"""What one request may cost: points (series x slots) and GetMonitorData calls, over its targets.
+
+Each cap is checked before the first call; over it, the answer is a 400 naming the
+setting, the value and the refId, and no GetMonitorData call is made for that target.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .helpers import call, gmd_calls, query_body, target
+
+FLEET = [f"ins-sh{n:06d}" for n in range(1, 101)]
+
+
+def _made_up(count: int) -> str:
+    return "(" + "|".join(f"ins-fake{n:05d}" for n in range(count)) + ")"
+
+
+def _generic(ids: str, period: int = 60) -> dict:
+    return target(
+        "metric", namespace="QCE/CVM", metric="CPUUsage", dimensions={"InstanceId": ids}, period=period
+    )
+
+
+def test_five_hundred_made_up_instances_over_a_day_are_refused_before_any_call(app, emulator):
+    end = int(time.time()) // 60 * 60 - 600
+    start = end - 23 * 3600
+    body = query_body(start, end, _generic(_made_up(500)))
+    status, answer = call(app, "POST", "/query", body)
+    assert status == 400, answer
+    message = answer["message"]
+    assert message.startswith("A: metric: 500 series x 1381 slots = 690500 Cloud Monitor points")
+    assert "CLOUD_API_MAX_POINTS_PER_REQUEST=200000" in message
+    assert gmd_calls(emulator) == 0
+
+
+def test_three_costly_targets_are_refused_together_not_one_by_one(make_app, emulator):
+    app = make_app(CLOUD_API_MAX_POINTS_PER_REQUEST=1_000_000)
+    end = int(time.time()) // 60 * 60 - 600
+    start = end - 23 * 3600
+    body = query_body(start, end, *[_generic(_made_up(500)) for _ in range(3)])
+    status, answer = call(app, "POST", "/query", body)
+    assert status == 400, answer
+    assert "500 GetMonitorData calls needed (500 series not cached, at most 1 per call)" in answer["message"]
+    assert "CLOUD_API_MAX_CALLS_PER_REQUEST=100" in answer["message"]
+    assert gmd_calls(emulator) == 0
+
+
+def test_the_calls_cap_counts_every_target_of_the_request(make_app, window, emulator):
+    app = make_app(CLOUD_API_MAX_CALLS_PER_REQUEST=10)
+    start, end = window
+    first = target("cvm_cpu", region="ap-shanghai", instances=FLEET[:60])  # 6 calls of 10
+    second = target("cvm_cpu", region="ap-shanghai", instances=FLEET[60:])  # 4 more calls: 10 in all
+    third = target("cvm_cpu", region="ap-shanghai", instances=FLEET[:1], period=300)  # the 11th call
+    status, answer = call(app, "POST", "/query", query_body(start, end, first, second))
+    assert status == 200, answer
+    assert gmd_calls(emulator) == 10
+    status, answer = call(app, "POST", "/query", query_body(start, end, third))
+    assert status == 200, answer  # a new request: a fresh count
+    emulator.reset()
+    app = make_app(CLOUD_API_MAX_CALLS_PER_REQUEST=10)
+    status, answer = call(app, "POST", "/query", query_body(start, end, first, second, third))
+    assert status == 400, answer
+    assert answer["refId"] == "C" and answer["message"].startswith(
+        "C: cvm_cpu: 1 GetMonitorData calls needed"
+    )
+    assert "on top of 10 for the request's other targets" in answer["message"]
+    assert "CLOUD_API_MAX_CALLS_PER_REQUEST=10" in answer["message"]
+    assert gmd_calls(emulator) == 10  # C made none
+
+
+def test_cached_series_cost_no_calls_but_still_count_as_points(make_app, window, emulator):
+    app = make_app(CLOUD_API_MAX_CALLS_PER_REQUEST=6, CLOUD_API_MAX_POINTS_PER_REQUEST=61 * 100)
+    start, end = window
+    body = query_body(start, end, target("cvm_cpu", region="ap-shanghai", instances=FLEET[:60]))
+    assert call(app, "POST", "/query", body)[0] == 200
+    twice = query_body(start, end, *[target("cvm_cpu", region="ap-shanghai", instances=FLEET[:60])] * 2)
+    status, answer = call(app, "POST", "/query", twice)  # cached: 0 calls, but 2 x 60 x 61 points
+    assert status == 400, answer
+    assert "60 series x 61 slots = 3660 Cloud Monitor points on top of 3660" in answer["message"]
+    assert answer["refId"] == "B"
+    assert gmd_calls(emulator) == 6
