@@ -6,7 +6,10 @@ setting, the value and the refId, and no GetMonitorData call is made for that ta
 
 from __future__ import annotations
 
+import json
 import time
+
+from support.events import function_url_event
 
 from .helpers import call, gmd_calls, query_body, target
 
@@ -81,3 +84,29 @@ def test_cached_series_cost_no_calls_but_still_count_as_points(make_app, window,
     assert "60 series x 61 slots = 3660 Cloud Monitor points on top of 3660" in answer["message"]
     assert answer["refId"] == "B"
     assert gmd_calls(emulator) == 6
+
+
+def test_two_targets_against_a_hanging_api_answer_a_504_within_the_request_deadline(
+    make_app, window, emulator
+):
+    # Every call hangs 10 s; a call may take 5 s and a target used to have 20 s of retries, so
+    # two targets ran past any function timeout. The request has 2.5 s (4 s less the margin).
+    emulator.set_faults(timeout_rate=1.0, timeout_seconds=10, actions=["GetMonitorData"])
+    app = make_app(CLOUD_API_TIMEOUT_S=5)
+    start, end = window
+    body = query_body(
+        start,
+        end,
+        target("cvm_cpu", region="ap-shanghai", instances=FLEET[:20]),  # two batches: the thread pool
+        target("cvm_cpu", instances="ins-gz0web01"),
+    )
+    answer = app.handle(function_url_event("POST", "/query", body), {"time_limit_in_ms": 4000})
+    status, body = answer["statusCode"], json.loads(answer["body"])
+    assert status == 504, body
+    assert [e["refId"] for e in body["errors"]] == ["A", "B"]
+    for error in body["errors"]:
+        assert error["status"] == 504
+        assert "Cloud Monitor did not answer within the request's time limit (2.5 s)" in error["message"]
+    assert "GetMonitorData for 20 of 20 instances in ap-shanghai" in body["message"]
+    # A's two batches each made one call that ran into the deadline; no retry, and B made none.
+    assert gmd_calls(emulator) == 2

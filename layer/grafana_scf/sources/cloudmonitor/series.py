@@ -26,7 +26,14 @@ from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import DataQuery
 from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor import payload as payloads
-from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
+from grafana_scf.sources.cloudmonitor.api import (
+    ApiFailure,
+    CallStats,
+    as_answer,
+    budget,
+    deadline_error,
+    out_of_time,
+)
 from grafana_scf.sources.cloudmonitor.catalog import Metric
 from grafana_scf.sources.cloudmonitor.fetch import Fetcher, FetchResult, Points, Series, Window
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory, Resource
@@ -291,7 +298,10 @@ def _meta(
 
 
 def failure_error(name: str, region: str, result: FetchResult, total: int) -> ServiceError:
-    """One error naming every instance whose batch failed; the status follows the worst kind."""
+    """One error naming every instance whose batch failed; the status follows the worst kind.
+
+    When the request's time ran out under any batch, a 504 saying so (``DeadlineExceeded``).
+    """
     failed = [series.instance for batch, _ in result.failures for series in batch]
     kinds = {failure.kind for _, failure in result.failures}
     kind = next(k for k in _STATUS_ORDER if k in kinds)
@@ -299,6 +309,10 @@ def failure_error(name: str, region: str, result: FetchResult, total: int) -> Se
     shown = ", ".join(failed[:NAMES_SHOWN]) + (
         f" and {len(failed) - NAMES_SHOWN} more" if len(failed) > NAMES_SHOWN else ""
     )
+    if any(out_of_time(f) for _, f in result.failures):
+        return deadline_error(
+            f"{name}: ", f"GetMonitorData for {len(failed)} of {total} instances in {region} ({shown})"
+        )
     messages = sorted({f.detail for _, f in result.failures})
     detail = "; ".join(messages[:3]) + (f" (RequestId {first.request_id})" if first.request_id else "")
     message = (
