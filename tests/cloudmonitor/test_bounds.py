@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from support.events import function_url_event
 
 from .helpers import call, gmd_calls, query_body, target
@@ -110,3 +112,15 @@ def test_two_targets_against_a_hanging_api_answer_a_504_within_the_request_deadl
     assert "GetMonitorData for 20 of 20 instances in ap-shanghai" in body["message"]
     # A's two batches each made one call that ran into the deadline; no retry, and B made none.
     assert gmd_calls(emulator) == 2
+
+
+@pytest.mark.parametrize("empty", ["", [], ",", " , ", ["", ","]])
+def test_an_empty_dimension_is_a_400_naming_the_field_not_an_empty_panel(app, window, emulator, empty):
+    start, end = window
+    status, answer = call(app, "POST", "/query", query_body(start, end, _generic(empty)))
+    assert status == 400, answer
+    assert answer["refId"] == "A"
+    assert answer["message"].startswith("A: metric: payload.dimensions.InstanceId has no value")
+    assert gmd_calls(emulator) == 0
+    status, answer = call(app, "POST", "/query", query_body(start, end, _generic("ins-gz0web01")))
+    assert status == 200, answer  # the same target with a value answers
