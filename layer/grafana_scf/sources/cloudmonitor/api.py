@@ -32,7 +32,8 @@ log = logging.getLogger("grafana_scf.cloudmonitor")
 
 MONITOR_VERSION = "2018-07-24"
 QUERY_BUDGET_S = 20.0
-"""The time of one target's calls outside a request; inside one, the request's deadline."""
+"""The time of one target's calls outside a request (a bare call, the CLI); inside one, the
+request's deadline is the only limit."""
 MIN_CALL_S = 0.2
 """No call or retry starts with less time than this left."""
 OUT_OF_TIME = "DeadlineExceeded"
@@ -125,21 +126,23 @@ def budget() -> tuple[CallStats, float]:
     Inside a request that is the request's deadline (``deadline.current()``), shared by
     all its targets; outside one (a bare call, the CLI), ``QUERY_BUDGET_S`` from now.
     """
-    return CallStats(), time.monotonic() + request_deadline.current().cap_s(QUERY_BUDGET_S)
+    limit = request_deadline.current()
+    seconds = QUERY_BUDGET_S if limit is request_deadline.UNBOUNDED else limit.remaining_s()
+    return CallStats(), time.monotonic() + seconds
 
 
 def out_of_time(failure: ApiFailure) -> bool:
-    """Whether ``failure`` comes from the request's time running out."""
+    """Whether ``failure`` comes from the time running out (the request's, or ``QUERY_BUDGET_S``)."""
     return failure.code == OUT_OF_TIME or (failure.kind == "timeout" and request_deadline.current().expired())
 
 
 def deadline_error(prefix: str, what: str) -> DeadlineExceeded:
     """The 504 of a target whose calls did not finish within the request's time limit."""
     limit = request_deadline.current()
-    within = f" ({limit.budget_s:.1f} s)" if limit.budget_s != float("inf") else ""
-    return DeadlineExceeded(
-        f"{prefix}Cloud Monitor did not answer within the request's time limit{within}: {what}"
-    )
+    if limit is request_deadline.UNBOUNDED:
+        return DeadlineExceeded(f"{prefix}Cloud Monitor did not answer within {QUERY_BUDGET_S:g} s: {what}")
+    within = f"the request's time limit ({limit.budget_s:.1f} s)"
+    return DeadlineExceeded(f"{prefix}Cloud Monitor did not answer within {within}: {what}")
 
 
 def as_answer(exc: ApiFailure, prefix: str) -> ServiceError:
