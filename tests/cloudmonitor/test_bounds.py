@@ -13,7 +13,7 @@ import pytest
 
 from support.events import function_url_event
 
-from .helpers import call, gmd_calls, query_body, target
+from .helpers import SimulatedClock, call, gmd_calls, query_body, simulated_worker, target
 
 FLEET = [f"ins-sh{n:06d}" for n in range(1, 101)]
 
@@ -124,3 +124,17 @@ def test_an_empty_dimension_is_a_400_naming_the_field_not_an_empty_panel(app, wi
     assert gmd_calls(emulator) == 0
     status, answer = call(app, "POST", "/query", query_body(start, end, _generic("ins-gz0web01")))
     assert status == 200, answer  # the same target with a value answers
+
+
+def test_a_range_ending_in_the_future_is_asked_again_after_the_next_slot_boundary(emulator):
+    clock = SimulatedClock(float((int(time.time()) - 7200) // 60 * 60 + 10))  # 10 s into a slot
+    app, _source = simulated_worker(emulator, clock)
+    now = int(clock.now)
+    body = query_body(now - 3600, now + 3600, target("cvm_cpu", instances="ins-sh000001"), interval_ms=60_000)
+    assert call(app, "POST", "/query", body)[0] == 200
+    clock.now += 40  # same slot: answered from the cache
+    assert call(app, "POST", "/query", body)[0] == 200
+    assert gmd_calls(emulator) == 1
+    clock.now += 15  # past the next slot boundary, the same question: asked again (was: 5 min of stale nulls)
+    assert call(app, "POST", "/query", body)[0] == 200
+    assert gmd_calls(emulator) == 2

@@ -19,37 +19,14 @@ from pathlib import Path
 import pytest
 
 from grafana_scf.app import App
-from grafana_scf.catalog_file import load_catalog_file
-from grafana_scf.settings import read_settings
-from grafana_scf.sources.cloudmonitor.api import CloudApi
-from grafana_scf.sources.cloudmonitor.catalog import load_catalog
-from grafana_scf.sources.cloudmonitor.source import CloudMonitorSource
 
-from .helpers import call, query_body
+from .helpers import SimulatedClock, call, query_body, simulated_worker
 
-INDEX = Path(__file__).resolve().parents[2] / "datasource" / "cloudmonitor" / "index.py"
 SERIES = [f"ins-sh{n:06d}" for n in range(1, 121)]
 REFRESH_S = 60
 HOUR_S = 3600
 WARM_UP = 20  # refreshes
 GROWTH_BOUND_MB = 16.0
-
-
-class SimulatedClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _worker(emulator, clock: SimulatedClock) -> tuple[App, CloudMonitorSource]:
-    settings = read_settings(
-        CLOUD_API_ENDPOINT=emulator.url, DATASOURCE_TOKEN=None, CLOUD_API_REGION="ap-shanghai"
-    )
-    document = load_catalog_file(INDEX.parent / "catalog.yaml")
-    source = CloudMonitorSource(load_catalog(document), CloudApi(settings), settings, clock=clock)
-    return App(source, name="cloudmonitor"), source
 
 
 def _refresh(app: App, now: int) -> dict:
@@ -78,7 +55,7 @@ def test_an_hour_of_moving_window_refreshes_keeps_memory_flat(emulator, monkeypa
 
     monkeypatch.setattr(helpers, "GRAFANA", None)  # toDataFrame under Node is not what is measured
     clock = SimulatedClock(float((int(time.time()) - 2 * HOUR_S) // 60 * 60))
-    app, source = _worker(emulator, clock)
+    app, source = simulated_worker(emulator, clock)
     refreshes = HOUR_S // REFRESH_S
     figures: list[tuple[int, float, int, int]] = [(0, _rss_mb(), 0, 0)]
     calls = 0
