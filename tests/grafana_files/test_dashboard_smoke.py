@@ -118,7 +118,13 @@ def test_ad_hoc_filters_reach_the_business_function(dashboards, datasources, fun
 
     def throughput(report):
         panel = next(p for p in report["panels"] if p["title"] == "Tasks created")
-        return sum(v or 0 for f in panel["frames"] for fl in f["fields"] if fl["type"] == "number" for v in fl["values"])
+        return sum(
+            v or 0
+            for f in panel["frames"]
+            for fl in f["fields"]
+            if fl["type"] == "number"
+            for v in fl["values"]
+        )
 
     assert 0 < throughput(filtered) < throughput(plain)
 
@@ -133,7 +139,11 @@ def test_the_replay_notices_a_target_without_data(dashboards, datasources, funct
 
 # -- Raw JSON variable queries (scenes' json format leaves a single string unquoted) -----
 
-RAW_JSON_VARIABLES = [("infrastructure.json", "cvm"), ("infrastructure.json", "cdb"), ("serverless.json", "function")]
+RAW_JSON_VARIABLES = [
+    ("infrastructure.json", "cvm"),
+    ("infrastructure.json", "cdb"),
+    ("serverless.json", "function"),
+]
 
 
 @pytest.mark.parametrize(("name", "variable"), RAW_JSON_VARIABLES)
@@ -147,12 +157,16 @@ def test_raw_json_variables_list_their_options(name, variable, dashboards, datas
 
 
 @pytest.mark.parametrize(("name", "variable"), RAW_JSON_VARIABLES)
-def test_an_unquoted_single_value_breaks_the_variable(name, variable, dashboards, datasources, functions, scenes):
+def test_an_unquoted_single_value_breaks_the_variable(
+    name, variable, dashboards, datasources, functions, scenes
+):
     """Regression: the pre-scenes text `"region": $region` is not JSON after scenes'
     interpolation, so Grafana 12+ lists nothing (and panels then ask for every instance)."""
     dashboard = copy.deepcopy(dashboards[name])
     model = next(v for v in dashboard["templating"]["list"] if v["name"] == variable)
-    model["query"]["query"] = model["query"]["query"].replace('"$region"', "$region").replace('"$namespace"', "$namespace")
+    model["query"]["query"] = (
+        model["query"]["query"].replace('"$region"', "$region").replace('"$namespace"', "$namespace")
+    )
     assert '"$region"' not in model["query"]["query"]
     report = open_dashboard(scenes, dashboard, datasources, functions)
     (found,) = [v for v in report["variables"] if v["name"] == variable]

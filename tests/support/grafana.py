@@ -43,7 +43,7 @@ PROCESS_DATA_FRAME = Path(
 )
 INSTALL_COMMAND = "npm ci --prefix tests/grafana/13.2"
 
-__all__ = ["GrafanaFrames", "GrafanaHarnessError", "HARNESS_DIR", "INSTALL_COMMAND", "PROCESS_DATA_FRAME"]
+__all__ = ["HARNESS_DIR", "INSTALL_COMMAND", "PROCESS_DATA_FRAME", "GrafanaFrames", "GrafanaHarnessError"]
 
 
 class GrafanaFrames(NodeProcess):

@@ -81,9 +81,15 @@ class GrafanaScenes(NodeProcess):
         )
 
     def interpolate(
-        self, dashboard: dict[str, Any], text: str, fmt: str | None = None, values: dict[str, Any] | None = None
+        self,
+        dashboard: dict[str, Any],
+        text: str,
+        fmt: str | None = None,
+        values: dict[str, Any] | None = None,
     ) -> str:
-        return self._ask("interpolate", dashboard=dashboard, text=text, format=fmt, values=values or {})["text"]
+        return self._ask("interpolate", dashboard=dashboard, text=text, format=fmt, values=values or {})[
+            "text"
+        ]
 
     def _ask(self, cmd: str, **fields: Any) -> dict[str, Any]:
         reply = self.call({"cmd": cmd, **fields})
@@ -105,6 +111,10 @@ class GrafanaScenes(NodeProcess):
         manifest = json.loads((self.packages_dir / "package.json").read_text("utf-8"))
         pinned = manifest.get("dependencies", {})
         loaded = info.get("versions", {})
-        stale = [f"{name} {loaded.get(name)} (pinned {pinned[name]})" for name in PINNED if loaded.get(name) != pinned[name]]
+        stale = [
+            f"{name} {loaded.get(name)} (pinned {pinned[name]})"
+            for name in PINNED
+            if loaded.get(name) != pinned[name]
+        ]
         if stale:
             self._fail(f"loaded {', '.join(stale)}; run `{self.install_command}`")

@@ -139,8 +139,12 @@ class NodeProcess:
         )
         self._proc = proc
         self._threads = [
-            threading.Thread(target=_pump, args=(proc.stdout, self._replies), name="node-stdout", daemon=True),
-            threading.Thread(target=_drain, args=(proc.stderr, self._stderr), name="node-stderr", daemon=True),
+            threading.Thread(
+                target=_pump, args=(proc.stdout, self._replies), name="node-stdout", daemon=True
+            ),
+            threading.Thread(
+                target=_drain, args=(proc.stderr, self._stderr), name="node-stderr", daemon=True
+            ),
         ]
         for thread in self._threads:
             thread.start()
