@@ -78,8 +78,8 @@ def reference_problems(name: str, dashboard: dict[str, Any], datasources: dict[s
         problems.append(f"{name}: export-for-sharing leftovers (${{DS_...}} or __inputs)")
     if not UID_RE.match(str(dashboard.get("uid", ""))):
         problems.append(f"{name}: uid {dashboard.get('uid')!r} is not 1-40 of [a-z0-9-]")
-    if dashboard.get("schemaVersion") != 41:
-        problems.append(f"{name}: schemaVersion {dashboard.get('schemaVersion')} (41 loads on 11.6-12.x)")
+    if dashboard.get("schemaVersion") != 42:
+        problems.append(f"{name}: schemaVersion {dashboard.get('schemaVersion')} (42, as Grafana 13 writes)")
     for where, ref in _datasource_refs(dashboard):
         if not isinstance(ref, dict):
             problems.append(f"{name}: {where}: datasource must be {{type, uid}}, got {ref!r}")
