@@ -40,12 +40,28 @@ def catalogs(datasources):
 
 
 @pytest.fixture(scope="session")
-def scenes(grafana_line):
-    """Grafana's own dashboard engine of one Grafana line (12.4, 13.2), under Node."""
+def scenes_by_line():
+    """One long-lived Node process per Grafana line, started on first use and kept for the
+    session (pytest interleaves the lines' tests; restarting Node costs seconds)."""
     from support.grafana_scenes import GrafanaScenes
 
-    with GrafanaScenes(grafana_line) as harness:
-        yield harness
+    started: dict[str, GrafanaScenes] = {}
+
+    def get(line: str) -> GrafanaScenes:
+        if line not in started:
+            started[line] = GrafanaScenes(line)
+            started[line].start()
+        return started[line]
+
+    yield get
+    for harness in started.values():
+        harness.close()
+
+
+@pytest.fixture
+def scenes(grafana_line, scenes_by_line):
+    """Grafana's own dashboard engine of one Grafana line (12.4, 13.2), under Node."""
+    return scenes_by_line(grafana_line)
 
 
 @pytest.fixture(scope="session")
