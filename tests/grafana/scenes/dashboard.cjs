@@ -4,7 +4,8 @@
 // (createSceneVariableFromVariableModel, annotation layers, one SceneQueryRunner per
 // panel) and DashboardScene.enrichDataRequest (dashboardUID, panelId, panelName,
 // panelPluginId on every request). Nothing is rendered: each panel's runner sits in a
-// SceneFlexItem that is activated by hand, as React would on mount.
+// SceneFlexItem that is activated by hand, as React would on mount, and is then told its
+// width, as the panel's size measurement does (the runner waits for it before querying).
 
 function flatPanels(panels) {
   const found = [];
@@ -86,6 +87,7 @@ function buildDashboardScene(pkgs, dashboard, options) {
   const overrides = options.values || {};
   const panels = flatPanels(dashboard.panels).filter((p) => Array.isArray(p.targets) && p.targets.length);
   const runners = new Map(); // runner key -> panel
+  const widths = new Map(); // runner -> its panel's width in px, told once it is mounted
   const variables = ((dashboard.templating || {}).list || []).map((model) =>
     createVariable(s, model, overrides[model.name]),
   );
@@ -124,7 +126,7 @@ function buildDashboardScene(pkgs, dashboard, options) {
       maxDataPointsFromWidth: true,
     });
     const columns = (panel.gridPos && panel.gridPos.w) || 24;
-    runner.setContainerWidth(Math.round((options.screenWidth * columns) / 24));
+    widths.set(runner, Math.round((options.screenWidth * columns) / 24));
     return new s.SceneFlexItem({ $data: runner, body: new s.SceneCanvasText({ text: panel.title || '' }) });
   });
 
@@ -138,7 +140,7 @@ function buildDashboardScene(pkgs, dashboard, options) {
     $data: layers.length ? new s.SceneDataLayerSet({ layers }) : undefined,
     body: new s.SceneFlexLayout({ children: items }),
   });
-  return { scene, items, panels, variables, layers, annotationModels };
+  return { scene, items, panels, variables, layers, annotationModels, widths };
 }
 
 module.exports = { buildDashboardScene, flatPanels };

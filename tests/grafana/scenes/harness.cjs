@@ -157,6 +157,7 @@ async function openDashboard(request) {
   for (const variable of built.variables.filter((v) => v.state.hide !== 2)) deactivations.push(variable.activate());
   deactivations.push(built.scene.state.body.activate());
   for (const item of built.items) deactivations.push(item.activate());
+  for (const [runner, width] of built.widths) runner.setContainerWidth(width);
   try {
     const settled = await settle(built, request.timeout_ms || 30000);
     const adhoc = await probeAdHoc(built, request.adhoc_key);
