@@ -132,6 +132,8 @@ PAYLOAD_DASHBOARD = {
             {"type": "custom", "name": "ids", "query": "a,b,c", "multi": True,
              "current": {"text": ["a", "b"], "value": ["a", "b"]}},
             {"type": "textbox", "name": "stage", "query": "dev", "current": {"text": "dev", "value": "dev"}},
+            {"type": "constant", "name": "k", "query": "k1"},
+            {"type": "interval", "name": "iv", "query": "1m,1h,1d", "current": {"text": "1h", "value": "1h"}},
         ]
     },
 }  # fmt: skip
@@ -172,6 +174,30 @@ def test_payload_interpolation_follows_grafana_and_the_plugin(scenes):
     assert scenes.interpolate(PAYLOAD_DASHBOARD, "$region|${ids:csv}|${ids:regex}|${region:json}") == (
         "ap-guangzhou|a,b|(a|b)|ap-guangzhou"
     )
+
+
+FORMATS = {  # Grafana's variable formats, applied by scenes to the multi-value ["a", "b"]
+    "csv": "a,b",
+    "pipe": "a|b",
+    "regex": "(a|b)",
+    "json": '["a","b"]',
+    "doublequote": '"a","b"',
+    "singlequote": "'a','b'",
+    "sqlstring": "'a','b'",
+    "glob": "{a,b}",
+    "lucene": '("a" OR "b")',
+    "percentencode": "%7Ba%2Cb%7D",
+    "queryparam": "var-ids=a&var-ids=b",
+    "text": "a + b",
+    "raw": "a,b",
+    "distributed": "a,ids=b",
+}
+
+
+def test_every_format_and_variable_type_interpolates_through_scenes(scenes):
+    text = "|".join(f"${{ids:{fmt}}}" for fmt in FORMATS) + "|$k|$iv|$stage|${region}"
+    expected = "|".join(FORMATS.values()) + "|k1|1h|dev|ap-guangzhou"
+    assert scenes.interpolate(PAYLOAD_DASHBOARD, text) == expected
 
 
 def test_variable_queries_in_raw_json_need_quoted_single_values(scenes):

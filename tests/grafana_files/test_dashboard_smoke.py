@@ -101,6 +101,13 @@ def test_every_query_of_the_dashboard_answers_data(name, dashboards, datasources
     assert sum(1 for b in queries if b["targets"][0]["refId"] == "Anno") == len(annotations)
     variables = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
     assert len(_requests(report, "variable")) >= len(variables)
+    # Time range and intervals as Grafana computes them (rangeutil): the dashboard's raw
+    # range, and a panel's minimum interval honoured.
+    for body in queries:
+        assert body["range"]["raw"] == dashboard["time"] and body["intervalMs"] > 0
+        panel = next((p for p in files.query_panels(dashboard) if p["id"] == body.get("panelId")), {})
+        if panel.get("interval") == "1d":
+            assert body["interval"] == "1d" and body["intervalMs"] == 86_400_000
 
 
 def test_ad_hoc_filters_reach_the_business_function(dashboards, datasources, functions, scenes):
