@@ -1,5 +1,6 @@
 # Two commands matter:  make demo  (run it)  and  make test  (test it).
-# Everything they need is installed here, into .venv and tests/grafana/<line>/node_modules:
+# Everything they need is installed here, into .venv, tests/grafana/<line>/node_modules and
+# tests/deploy/toolkit/node_modules:
 # the demo installs only what running needs; test and lint add their tool chains.
 
 PYTHON ?= python3
@@ -10,6 +11,7 @@ DEV_STAMP  := $(VENV)/.installed-dev
 # Grafana's own frontend packages, one folder per Grafana line the tests run against.
 GRAFANA_LINES := 12.4 13.2
 NODE_STAMPS := $(foreach line,$(GRAFANA_LINES),tests/grafana/$(line)/node_modules/.installed)
+TOOLKIT_STAMP := tests/deploy/toolkit/node_modules/.installed
 
 .PHONY: demo serve seed layer validators test test-slow lint mariadb install clean
 
@@ -33,6 +35,11 @@ tests/grafana/%/node_modules/.installed: tests/grafana/%/package.json tests/graf
 	npm ci --prefix tests/grafana/$* --no-audit --no-fund --loglevel=error
 	touch $@
 
+# tencent-component-toolkit, what the deploy's components call (tests/deploy/test_toolkit_deploy.py).
+$(TOOLKIT_STAMP): tests/deploy/toolkit/package.json tests/deploy/toolkit/package-lock.json
+	npm ci --prefix tests/deploy/toolkit --no-audit --no-fund --loglevel=error
+	touch $@
+
 mariadb:
 	scripts/ensure-mariadb
 
@@ -54,15 +61,16 @@ validators: $(RUN_STAMP)
 demo: seed serve
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
-test: $(DEV_STAMP) $(NODE_STAMPS) mariadb
+test: $(DEV_STAMP) $(NODE_STAMPS) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q
 
-test-slow: $(DEV_STAMP) $(NODE_STAMPS) mariadb
+test-slow: $(DEV_STAMP) $(NODE_STAMPS) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check layer tools tests bench
 	$(BIN)/ruff format --check layer tools tests bench
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(foreach line,$(GRAFANA_LINES),tests/grafana/$(line)/node_modules) build layer/build
+	rm -rf $(VENV) $(foreach line,$(GRAFANA_LINES),tests/grafana/$(line)/node_modules) tests/deploy/toolkit/node_modules build layer/build

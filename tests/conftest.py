@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MariaDB with seeded demo data, the business app, Grafana's parser."""
+"""Shared fixtures: the real MariaDB with seeded demo data, a private MariaDB, the business app,
+Grafana's parser."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from support.grafana import GrafanaFrames
 from support.grafana_scenes import GRAFANA_LINES
 from support.names import run_name
+from support.private_mariadb import private_mariadb, why_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_DIR = ROOT / "datasource" / "business"
@@ -24,6 +26,7 @@ TEST_RO_USER, TEST_RO_PASSWORD = run_name("lh_test_ro"), "labelhub-test-ro"
 SEED_UNTIL = dt.datetime(2026, 11, 1, 0, 0, 0)
 SEED_DAYS = 21
 SEED = 7
+PRIVATE_SEED_DAYS = 3  # the private server's copy: enough for DAY_RANGE (the last day), quick to load
 
 
 def pytest_addoption(parser):
@@ -64,22 +67,34 @@ def admin_connection(database: str | None = None):
     )
 
 
-@pytest.fixture(scope="session")
-def seeded_database():
-    """The demo schema and data in ``TEST_DATABASE``, and its read-only user."""
+def seed_demo(database: str, days: int = SEED_DAYS, **server) -> None:
+    """The demo schema and data (fixed inputs) in ``database``, and the read-only test user.
+
+    ``server``: ``host``, ``port``, ``admin_user``, ``admin_password`` (default: the shared server).
+    """
     from labelhub_tools.demo.generator import DemoConfig
     from labelhub_tools.demo.loader import seed
 
+    server = {
+        "host": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("MYSQL_PORT", "3306")),
+        "admin_user": os.environ.get("MYSQL_ADMIN_USER", "root"),
+        "admin_password": os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        **server,
+    }
     seed(
-        DemoConfig(until=SEED_UNTIL, days=SEED_DAYS, seed=SEED),
-        database=TEST_DATABASE,
-        host=os.environ.get("MYSQL_HOST", "127.0.0.1"),
-        port=int(os.environ.get("MYSQL_PORT", "3306")),
-        admin_user=os.environ.get("MYSQL_ADMIN_USER", "root"),
-        admin_password=os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        DemoConfig(until=SEED_UNTIL, days=days, seed=SEED),
+        database=database,
         readonly_user=TEST_RO_USER,
         readonly_password=TEST_RO_PASSWORD,
+        **server,
     )
+
+
+@pytest.fixture(scope="session")
+def seeded_database():
+    """The demo schema and data in ``TEST_DATABASE`` on the shared server, and its read-only user."""
+    seed_demo(TEST_DATABASE)
     yield TEST_DATABASE
     with admin_connection() as conn, conn.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{TEST_DATABASE}`")
@@ -96,6 +111,31 @@ def db_settings(seeded_database):
         "MYSQL_USER": TEST_RO_USER,
         "MYSQL_PASSWORD": TEST_RO_PASSWORD,
         "MYSQL_DATABASE": seeded_database,
+        "DATASOURCE_TOKEN": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def private_server():
+    """A MariaDB server of this run's own (tests/support/private_mariadb.py), for tests that stop,
+    restart or reconfigure a server: never the shared one. Skips where mariadbd is not installed."""
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with private_mariadb() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def private_db_settings(private_server):
+    """``db_settings`` for the private server, seeded with a few days of the same demo data."""
+    seed_demo(TEST_DATABASE, days=PRIVATE_SEED_DAYS, host=private_server.host, port=private_server.port)
+    return {
+        "MYSQL_HOST": private_server.host,
+        "MYSQL_PORT": private_server.port,
+        "MYSQL_USER": TEST_RO_USER,
+        "MYSQL_PASSWORD": TEST_RO_PASSWORD,
+        "MYSQL_DATABASE": TEST_DATABASE,
         "DATASOURCE_TOKEN": None,
     }
 

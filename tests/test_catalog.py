@@ -29,8 +29,9 @@ GOOD = {
 }
 
 
-def broken(path, value):
-    document = copy.deepcopy(GOOD)
+def broken(path, value, base=None):
+    """``base`` (``GOOD`` by default) with the key at ``path`` set, or deleted for ``KeyError``."""
+    document = copy.deepcopy(base or GOOD)
     *parents, last = path
     node = document
     for key in parents:
@@ -96,6 +97,64 @@ BAD = [
 def test_bad_catalogs_name_entry_and_problem(name, path, value, message):
     with pytest.raises(CatalogError) as caught:
         load_catalog(broken(path, value))
+    assert message in str(caught.value)
+
+
+SHARED = {
+    **GOOD,
+    "params": {
+        "project": {"type": "string", "multi": True, "options_from": "projects", "label": "Project"},
+        "limit": {"type": "integer", "minimum": 1, "label": "Rows"},
+    },
+    "metrics": {
+        "signups": {**GOOD["metrics"]["signups"], "params": ["project"]},
+        "recent": {
+            "format": "table",
+            "sql": "SELECT name FROM users WHERE $__inFilter(project, project) LIMIT :limit",
+            "params": {
+                "limit": {"use": "limit", "default": 50, "maximum": 500},
+                "project": {"use": "project"},
+            },
+        },
+    },
+}
+
+
+def test_shared_params_are_used_by_name_with_overrides():
+    catalog = load_catalog(SHARED)
+    project = Param("project", multi=True, options_from="projects", label="Project")
+    assert dict(catalog.entries["signups"].params) == {"project": project}
+    recent = catalog.entries["recent"].params
+    assert list(recent) == ["limit", "project"]
+    assert recent["limit"] == Param("limit", type="integer", default=50, minimum=1, maximum=500, label="Rows")
+    assert recent["project"] == project
+
+
+SHARED_BAD = [
+    ("undefined name in a list", ["metrics", "signups", "params"], ["projct"],
+     "metrics.signups.params.projct: 'projct' is not defined under params (defined: project, limit)"),
+    ("undefined use", ["metrics", "recent", "params", "limit", "use"], "rows",
+     "metrics.recent.params.limit.use: 'rows' is not defined under params"),
+    ("unused definition", ["params", "severity"], {"enum": ["sev1"]},
+     "params.severity: defined but no entry uses it"),
+    ("bad shared key", ["params", "limit", "colour"], "red", "params.limit must not contain {'colour'}"),
+    ("bad override", ["metrics", "recent", "params", "limit", "maximum"], "lots",
+     "metrics.recent.params.limit.maximum must be number"),
+    ("repeated name", ["metrics", "signups", "params"], ["project", "project"],
+     "metrics.signups.params must contain unique items"),
+    ("not a name", ["metrics", "signups", "params"], [{"use": "project"}],
+     "metrics.signups.params[0] must be string"),
+    ("bad default after override", ["metrics", "recent", "params", "limit", "default"], 0,
+     "metrics.recent.params.limit.default must be >= 1"),
+    ("shared options_from", ["params", "project", "options_from"], "nope",
+     "metrics.signups.params.project.options_from: no variable named 'nope'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "path", "value", "message"), SHARED_BAD, ids=[c[0] for c in SHARED_BAD])
+def test_bad_shared_params_name_entry_and_problem(name, path, value, message):
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(broken(path, value, SHARED))
     assert message in str(caught.value)
 
 

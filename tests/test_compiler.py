@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import pymysql.converters
 import pytest
 
-from grafana_scf.sources.mysql.compiler import Compiler, Fill, MacroArgumentError, SqlCompileError
+from grafana_scf.sources.mysql.compiler import (
+    ColumnFilter,
+    Compiler,
+    Fill,
+    MacroArgumentError,
+    SqlCompileError,
+)
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.timerange import TimeRange
 
@@ -18,7 +24,7 @@ FROM_MS, TO_MS = 1_700_000_000_000, 1_700_086_400_000
 class Ctx:
     time_range: TimeRange = TimeRange(FROM_MS, TO_MS)
     interval_ms: int = 300_000
-    adhoc: tuple = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 def compile_sql(sql, params=None, **ctx):
@@ -107,7 +113,11 @@ def test_values_never_enter_the_sql_text():
 
 
 def test_adhoc_filters_bind_values_and_use_catalog_columns():
-    adhoc = (("u.country", "=", ("CN",)), ("p.slug", "=|", ("a", "b")), ("u.name", "=~", ("^A.*",)))
+    adhoc = (
+        ColumnFilter("u.country", "=", ("CN",)),
+        ColumnFilter("p.slug", "=|", ("a", "b")),
+        ColumnFilter("u.name", "=~", ("^A.*",)),
+    )
     assert rendered("WHERE $__adhocFilters()", adhoc=adhoc) == (
         "WHERE (u.country = 'CN' AND p.slug IN ('a', 'b') AND u.name REGEXP '^A.*')"
     )

@@ -36,3 +36,16 @@ def test_every_command_is_in_the_readme():
     text = README.read_text()
     for name in COMMANDS:
         assert f"| `labelhub {name}" in text, name
+
+
+def test_the_per_product_defaults_example_loads_as_documented():
+    import yaml
+
+    from grafana_scf.sources.cloudmonitor.catalog import load_catalog
+
+    text = (DOCS / "catalog.md").read_text()
+    section = text.split("## Cloud Monitor catalogs: per-product defaults", 1)[1]
+    example = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+    disk = load_catalog({"source": "cloudmonitor", **example}).metrics["cvm_disk"]
+    assert (disk.namespace, disk.statistic, disk.periods) == ("QCE/CVM", "avg", (60, 300, 3600, 86400))
+    assert dict(disk.dimensions) == {"InstanceId": "{id}"}

@@ -23,6 +23,13 @@ def test_values_parse_from_the_environment_and_overrides_win():
     assert settings.max_rows == 5
 
 
+def test_an_empty_read_timeout_means_the_computed_default():
+    assert read_settings({"MYSQL_READ_TIMEOUT_S": ""}).mysql_read_timeout_s is None
+    assert read_settings({"MYSQL_READ_TIMEOUT_S": "7"}).mysql_read_timeout_s == 7
+    with pytest.raises(SettingError, match=r"MYSQL_READ_TIMEOUT_S='0': expected a positive integer"):
+        read_settings({"MYSQL_READ_TIMEOUT_S": "0"})
+
+
 def test_the_object_is_frozen():
     settings = read_settings({})
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -13,10 +13,18 @@ The package ships flat at the root of the SCF layer (mounted at /opt). A functio
 Only what that path needs is imported here; everything heavy loads lazily.
 """
 
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grafana_scf.app import App
+
 __version__ = "0.1.0"
 
 
-def create_app(index_file, **overrides):
+def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
     """Build the app for the function whose ``index.py`` is ``index_file``."""
     from grafana_scf.app import create_app as _create_app
 

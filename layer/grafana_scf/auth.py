@@ -34,5 +34,9 @@ def check_token(request: Request, expected: str | None) -> None:
         raise UnauthorizedError("missing credentials: send Authorization: Bearer <token>")
     import hmac
 
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    try:
+        presented = token.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON escape): no UTF-8 form, no match
+        raise UnauthorizedError("invalid token") from None
+    if not hmac.compare_digest(presented, expected.encode("utf-8")):
         raise UnauthorizedError("invalid token")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
-def catalog_schema(source: str, sections: dict[str, Any], name_pattern: str) -> dict[str, Any]:
+def catalog_schema(
+    source: str,
+    sections: dict[str, Any],
+    name_pattern: str,
+    shared: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON Schema of a catalog document: ``source`` plus named entry sections.
 
     ``sections`` maps a section (``metrics``, ...) to the schema of one entry; entry
-    names must match ``name_pattern``; ``metrics`` is required.
+    names must match ``name_pattern``; ``metrics`` is required. ``shared`` maps a
+    section of shared definitions (``params``, ``products``) to its whole schema.
     """
     return {
         "type": "object",
@@ -27,12 +34,39 @@ def catalog_schema(source: str, sections: dict[str, Any], name_pattern: str) -> 
                 }
                 for section, entry in sections.items()
             },
+            **(shared or {}),
         },
     }
 
 
 class CatalogError(ValueError):
     """A catalog that cannot be served; the message names the entry and the problem."""
+
+
+class SharedDefinitions:
+    """A catalog section of definitions stated once and used by name from entries.
+
+    ``use`` hands out a definition and records that it was used; naming one that is not
+    defined is a ``CatalogError`` naming the entry. ``check_all_used`` refuses
+    definitions no entry used, so a catalog never carries dead shared text.
+    """
+
+    def __init__(self, section: str, definitions: Mapping[str, Mapping[str, Any]] | None) -> None:
+        self.section = section
+        self.definitions = dict(definitions or {})
+        self.used: set[str] = set()
+
+    def use(self, name: str, where: str) -> Mapping[str, Any]:
+        if name not in self.definitions:
+            known = ", ".join(self.definitions) or "none"
+            raise CatalogError(f"{where}: {name!r} is not defined under {self.section} (defined: {known})")
+        self.used.add(name)
+        return self.definitions[name]
+
+    def check_all_used(self) -> None:
+        for name in self.definitions:
+            if name not in self.used:
+                raise CatalogError(f"{self.section}.{name}: defined but no entry uses it")
 
 
 def load_catalog_file(path: Path) -> dict[str, Any]:

@@ -37,6 +37,11 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_optional_positive_int(raw: str) -> int | None:
+    """A positive integer, or ``None`` (the computed default) when empty."""
+    return _parse_positive_int(raw) if raw.strip() else None
+
+
 def _parse_port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -79,15 +84,45 @@ class Settings:
     mysql_user: str = _setting("labelhub_ro", str, "database user (the read-only demo user by default)")
     mysql_password: str = _setting("labelhub_ro", str, "database password", secret=True)
     mysql_database: str = _setting("labelhub", str, "database holding the Labelhub tables")
-    mysql_connect_timeout_s: int = _setting(3, _parse_positive_int, "connect timeout, seconds")
-    mysql_read_timeout_s: int = _setting(30, _parse_positive_int, "socket read timeout, seconds")
+    mysql_connect_timeout_s: int = _setting(
+        3, _parse_positive_int, "connect (and ping) timeout, seconds; never beyond the request's time left"
+    )
+    mysql_read_timeout_s: int | None = _setting(
+        None,
+        _parse_optional_positive_int,
+        "socket read/write timeout of a query, seconds; unset = the query's time limit + 2 s; "
+        "never beyond the request's time left",
+    )
+    mysql_health_timeout_s: int = _setting(
+        3, _parse_positive_int, "time the health check (GET /) gives the database, seconds"
+    )
     mysql_query_timeout_ms: int = _setting(
         10_000,
         _parse_positive_int,
         "per-query time limit enforced by the server (max_statement_time / max_execution_time)",
     )
     max_rows: int = _setting(
-        200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
+        200_000,
+        _parse_positive_int,
+        "row cap per query; a longer result is cut: series stop at the last row read (with a notice), "
+        "and the rows format answers 400",
+    )
+    max_targets_per_request: int = _setting(
+        50, _parse_positive_int, "cap: visible targets in one /query request (more: a 400)"
+    )
+    max_alternatives_per_target: int = _setting(
+        100, _parse_positive_int, "cap: names in one target's (a|b|...) or {a,b,...} alternation"
+    )
+    max_adhoc_values: int = _setting(
+        1000, _parse_positive_int, "cap: values of one ad hoc filter (the =| and !=| operators)"
+    )
+    max_buckets_per_series: int = _setting(
+        50_000, _parse_positive_int, "cap: buckets one filled MySQL series may have (range / interval)"
+    )
+    max_answer_bytes: int = _setting(
+        6_000_000,
+        _parse_positive_int,
+        "cap: size of one answer body; SCF refuses responses over 6 MB (6,291,456 bytes)",
     )
     datasource_token: str | None = _setting(
         None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True

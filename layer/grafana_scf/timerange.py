@@ -1,7 +1,8 @@
 """Time ranges and query resolution.
 
 Grafana sends ``range.from``/``range.to`` as ISO-8601 UTC strings; hand-written
-bodies (Infinity alert queries, curl) may send epoch milliseconds. The CLI also
+bodies (Infinity alert queries, curl) may send epoch milliseconds. Epoch seconds
+(1e9 to 1e11, years 2001-2286) are refused with a message that says milliseconds. The CLI also
 takes Grafana's relative forms (``now``, ``now-7d``). Everything becomes epoch ms.
 """
 
@@ -49,12 +50,27 @@ _MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 _DIGITS = re.compile(r"^-?[0-9]{1,16}$")
 
 
+# Epoch numbers in this band are seconds of 2001-2286 sent by mistake: as milliseconds they
+# would be a few weeks of 1970 (empty data, no notice). Refused, never guessed.
+_SECONDS_BAND = (1e9, 1e11)
+
+
 def _checked_ms(value: float | int, shown: object) -> int:
     if isinstance(value, float) and not math.isfinite(value):
         raise TimeFormatError(f"expected a time, got {shown!r}")
     if not _MIN_MS <= value <= _MAX_MS:
         raise TimeFormatError(f"{shown!r} is out of range (years 1 to 9999)")
     return int(value)
+
+
+def _checked_epoch_ms(value: float | int, shown: object) -> int:
+    """A number or digit string: epoch milliseconds, and not epoch seconds by mistake."""
+    if _SECONDS_BAND[0] <= abs(value) < _SECONDS_BAND[1]:
+        raise TimeFormatError(
+            f"{shown!r} looks like epoch seconds; times are epoch milliseconds "
+            f"(send {int(value) * 1000}), ISO-8601 or now-6h"
+        )
+    return _checked_ms(value, shown)
 
 
 @dataclass(frozen=True)
@@ -82,12 +98,12 @@ def parse_time(value: object, now_ms: int | None = None) -> int:
     if isinstance(value, bool):
         raise TimeFormatError(f"expected a time, got {value!r}")
     if isinstance(value, (int, float)):
-        return _checked_ms(value, value)
+        return _checked_epoch_ms(value, value)
     if not isinstance(value, str) or not value.strip():
         raise TimeFormatError(f"expected a time, got {value!r}")
     text = value.strip()
     if _DIGITS.match(text):
-        return _checked_ms(int(text), text)
+        return _checked_epoch_ms(int(text), text)
     relative = _RELATIVE.match(text)
     if relative:
         now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -149,7 +165,9 @@ def resolve_interval_ms(
 
     The widest of: what the panel asked for, what keeps the point count under
     ``maxDataPoints``, and the entry's minimum; an automatic width is rounded up
-    to a nice step. Grafana alert defaults (1000 ms / 43200) count as not given.
+    to a nice step, an explicit one up to whole seconds (what the SQL group macros
+    need: 86400001 ms becomes 86401000). Grafana alert defaults (1000 ms / 43200)
+    count as not given.
     """
     alert_defaults = (
         interval_ms is not None
@@ -162,6 +180,10 @@ def resolve_interval_ms(
     by_points = -(-time_range.span_ms // points)
     wanted = max(interval_ms or 0, by_points, min_interval_ms, 1)
     if interval_ms is not None and wanted == interval_ms:
-        return wanted
+        return _whole_seconds(wanted)
     # Beyond the largest nice step: whole seconds, as the SQL group macros need.
-    return next((step for step in NICE_STEPS_MS if step >= wanted), -(-wanted // 1000) * 1000)
+    return next((step for step in NICE_STEPS_MS if step >= wanted), _whole_seconds(wanted))
+
+
+def _whole_seconds(ms: int) -> int:
+    return -(-ms // 1000) * 1000

@@ -58,7 +58,16 @@ def test_the_shipped_catalog_loads():
         ("metrics.cvm_cpu.product", "redis", "metrics.cvm_cpu.product must be one of"),
         ("metrics.cvm_cpu.colour", "red", "metrics.cvm_cpu must not contain {'colour'} properties"),
         ("metrics.cvm_cpu.periods", [], "metrics.cvm_cpu.periods must contain at least 1 items"),
-        ("metrics.cvm_cpu.namespace", ..., "metrics.cvm_cpu: namespace is required (or set generic: true)"),
+        (
+            "products.cvm.namespace",
+            ...,
+            "metrics.cvm_cpu: namespace is required, here or under products.cvm, or set generic: true",
+        ),
+        ("metrics.cvm_cpu.product", ..., "metrics.cvm_cpu: product is required or set generic: true"),
+        ("products.cvm.colour", "red", "products.cvm must not contain {'colour'} properties"),
+        ("products.redis", {"unit": "short"}, "products must be named by propertyName definition"),
+        ("products.clb.statistic", "p99", "products.clb.statistic must be one of"),
+        ("products.clb.dimensions", {"vip": "{id}x{nope}"}, "metrics.clb_in_traffic.dimensions: {nope}"),
         (
             "metrics.cvm_cpu.dimensions",
             {"InstanceId": "{vip}"},
@@ -78,6 +87,36 @@ def test_the_shipped_catalog_loads():
 def test_catalog_errors_name_the_entry(path, value, message):
     with pytest.raises(CatalogError) as caught:
         load_catalog(with_change(path, value))
+    assert message in str(caught.value)
+
+
+def test_a_metric_takes_what_it_does_not_set_from_its_product():
+    catalog = load_catalog(SHIPPED)
+    cpu, disk = catalog.metrics["cvm_cpu"], catalog.metrics["cvm_disk"]
+    assert (cpu.namespace, dict(cpu.dimensions), cpu.statistic) == ("QCE/CVM", {"InstanceId": "{id}"}, "avg")
+    assert cpu.periods == (10, 60, 300, 3600, 86400)
+    assert disk.periods == (60, 300, 3600, 86400), "a metric's own key wins over the default"
+    assert catalog.metrics["cdb_slow_queries"].statistic is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"products": {"cvm": {"unit": "percent"}}}, "products.cvm.unit: every cvm metric sets its own unit"),
+        ({"metrics": {"m": {"generic": True}}}, "products.cvm: defined but no entry uses it"),
+    ],
+)
+def test_product_defaults_no_metric_takes_are_refused(change, message):
+    document = {"source": "cloudmonitor", **change}
+    if "metrics" not in change:
+        document["metrics"] = {
+            "m": {"metric": "CPUUsage", "product": "cvm", "unit": "percent", "namespace": "QCE/CVM",
+                  "dimensions": {"InstanceId": "{id}"}},
+        }  # fmt: skip
+    else:
+        document["products"] = {"cvm": {"namespace": "QCE/CVM"}}
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(document)
     assert message in str(caught.value)
 
 

@@ -76,7 +76,7 @@ class CloudMonitorCatalog:
             allowed: tuple[str, ...] = ()
         else:
             product = PRODUCTS[variable.list]
-            allowed = ("region", product.scope[0]) if product.scope else ("region",)
+            allowed = ("region", product.scope.payload_key) if product.scope else ("region",)
             payloads.region_value(payload, DEFAULT_REGION, variable.name)
             payloads.scope_value(variable.list, payload, variable.name)
         unknown = sorted(set(payload) - set(allowed))

@@ -2,14 +2,18 @@
 
 The runner serves ``business`` (the seeded test database, as its read-only user) and
 ``cloudmonitor`` (this suite's emulator, with the demo key pair), both requiring the
-test token. Everything the runner and its workers log is kept in ``Served.lines``.
+test token. Everything the runner and its workers log is kept in ``Served.lines``. The
+restart test gets a runner of its own on the private MariaDB server (tests/conftest.py), the
+only server a test may stop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -85,8 +89,8 @@ class _Keep(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-@pytest.fixture(scope="session")
-def served(db_settings, emulator):
+@contextlib.contextmanager
+def _serve(db_settings: dict, emulator) -> Iterator[Served]:
     """Both functions behind the local runner (real HTTP, warm worker processes)."""
     environ = {"PATH": os.environ.get("PATH", "")}
     environ.update({k: str(v) for k, v in db_settings.items() if v is not None})
@@ -112,6 +116,20 @@ def served(db_settings, emulator):
     finally:
         logger.removeHandler(keep)
         logger.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def served(db_settings, emulator):
+    """Both functions behind the local runner, on the shared server's seeded test database."""
+    with _serve(db_settings, emulator) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def served_on_private_server(private_db_settings, emulator):
+    """Both functions behind a runner of their own, on the private server (tests that restart it)."""
+    with _serve(private_db_settings, emulator) as handle:
+        yield handle
 
 
 def pytest_terminal_summary(terminalreporter):

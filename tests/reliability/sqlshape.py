@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from grafana_scf.sources.mysql.catalog import Catalog, Entry
-from grafana_scf.sources.mysql.compiler import Compiler
+from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.source import QueryContext
 from grafana_scf.timerange import TimeRange
@@ -61,14 +61,14 @@ def _value_sets(entry: Entry) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, combo))
 
 
-def _adhoc_sets(entry: Entry) -> Iterator[tuple[tuple[str, str, tuple[Any, ...]], ...]]:
+def _adhoc_sets(entry: Entry) -> Iterator[tuple[ColumnFilter, ...]]:
     yield ()
     for column in entry.adhoc.values():
         for operator in COMPARISONS:
-            yield ((column, operator, ("v",)),)
+            yield (ColumnFilter(column, operator, ("v",)),)
         for operator in LIST_OPERATORS:
-            yield ((column, operator, ("v", "w")),)
-            yield ((column, operator, ()),)
+            yield (ColumnFilter(column, operator, ("v", "w")),)
+            yield (ColumnFilter(column, operator, ()),)
 
 
 def catalog_shapes(catalog: Catalog) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""Faults: MariaDB restarted under load, the query time limit, Cloud Monitor faults, expired STS tokens.
+"""Faults: a private MariaDB restarted under load, the query time limit, Cloud Monitor faults,
+expired STS tokens.
 
 Every fault must end in a clear answer: data that is complete and right, or an error
 that names what is missing. Nothing is timed except where a time limit is the subject.
@@ -11,8 +12,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pymysql
-import pytest
 import yaml
 
 from grafana_scf.app import create_app
@@ -23,7 +22,6 @@ from labelhub_tools.emulator import (
     expected_value,
 )
 
-from . import mariadb
 from .helpers import DAY_RANGE, TOKEN, call, cloud_window, http, judge
 
 # -- MariaDB restarted while clients keep asking ---------------------------------------
@@ -42,39 +40,44 @@ def _load(served, stop: threading.Event, client: int, log: list) -> None:
         log.append((client, started, time.monotonic(), answer.status, answer.text))
 
 
-def _reopen(conn) -> None:
-    """The session's admin connection died with the server: open it again for the tests after."""
-    try:
-        conn.ping(reconnect=False)
-    except pymysql.MySQLError:
-        conn.connect()
+def _wait_until(predicate, limit_s: float = 60.0) -> None:
+    """Poll ``predicate`` (a bound on waiting, not an assertion on time: it is checked after)."""
+    deadline = time.monotonic() + limit_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
-def test_mariadb_restart_under_load_loses_at_most_one_request(served, admin_db):
-    reason = mariadb.why_not_restartable()
-    if reason:
-        pytest.skip(reason)
-    stop, log, clients = threading.Event(), [], 4
+def _answered(log: list, since: float, status: int | None = None) -> int:
+    """Requests sent at ``since`` or later that got an answer (with ``status``, if given)."""
+    return sum(1 for _, started, _, got, _ in list(log) if started >= since and status in (None, got))
+
+
+def test_mariadb_restart_under_load_loses_at_most_one_request(served_on_private_server, private_server):
+    """The private server (never the shared one) goes down, stays down a moment, and comes back."""
+    served, stop, log, clients = served_on_private_server, threading.Event(), [], 4
+    first_pid = private_server.pid
     pool = ThreadPoolExecutor(clients)
     try:
+        began = time.monotonic()
         for client in range(clients):
             pool.submit(_load, served, stop, client, log)
-        time.sleep(1.0)
+        _wait_until(lambda: _answered(log, began, 200) >= 5 * clients)  # warm instances, all answering
         down = time.monotonic()
-        mariadb.stop()
-        mariadb.start()
+        private_server.stop()
+        _wait_until(lambda: _answered(log, down) >= clients)  # clients ask a server that is gone
+        private_server.start()
         up = time.monotonic()
-        time.sleep(2.0)
+        _wait_until(lambda: _answered(log, up, 200) >= 5 * clients)
     finally:
         stop.set()
-        mariadb.ensure_running()
         pool.shutdown(wait=True)
-        _reopen(admin_db)
+        private_server.start()  # whatever happened, the session's private server runs again
+    assert private_server.pid != first_pid, "the server was not restarted"
     assert all(status is not None for *_, status, _ in log), [t for *_, s, t in log if s is None][:3]
     before = [e for e in log if e[2] < down]
     during = [e for e in log if e[2] >= down and e[1] < up]
     after = [e for e in log if e[1] >= up]
-    assert before and after
+    assert before and during and after
     assert all(status == 200 for *_, status, _ in before)
     for *_, status, text in during:  # the server was down: an honest gateway error, never a crash
         assert status == 200 or (status in (502, 503, 504) and "MySQL" in text), (status, text[:300])
@@ -84,10 +87,10 @@ def test_mariadb_restart_under_load_loses_at_most_one_request(served, admin_db):
     last = {client: status for client, _, _, status, _ in sorted(log, key=lambda e: e[2])}
     assert set(last.values()) == {200}, last
     print(
-        f"\nMariaDB restart under load: {len(log)} requests from {clients} clients, "
-        f"{len(before)} before, {len(during)} while down/starting "
-        f"({sum(1 for *_, s, _ in during if s != 200)} gateway errors), {len(after)} after "
-        f"({len(failed_after)} failed); server back after {up - down:.1f} s"
+        f"\nMariaDB (private, pid {first_pid} then {private_server.pid}) restart under load: "
+        f"{len(log)} requests from {clients} clients, {len(before)} before, {len(during)} while "
+        f"down/starting ({sum(1 for *_, s, _ in during if s != 200)} gateway errors), {len(after)} "
+        f"after ({len(failed_after)} failed); server back after {up - down:.1f} s"
     )
 
 

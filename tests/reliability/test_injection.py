@@ -1,10 +1,11 @@
 """SQL injection: hostile input in every slot of the business function is bound or refused, never run.
 
-The function runs as its own throwaway read-only user while MariaDB's general log
-writes to ``mysql.general_log``; afterwards every statement that user sent must have
-the shape (literals stripped) of a statement the catalog compiles to, or of the
-connection's own setup. The canary row and the table list are checked unchanged.
-Server settings and the user are restored / dropped in ``finally``.
+The function runs as its own throwaway read-only user on the private MariaDB server
+(tests/support/private_mariadb.py) while that server's general log writes to its
+``mysql.general_log``; afterwards every statement that user sent must have the shape
+(literals stripped) of a statement the catalog compiles to, or of the connection's own
+setup. The canary row and the table list are checked unchanged. The shared server's
+settings are never touched; the user is dropped and the log switched off in ``finally``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import admin_connection
 from grafana_scf.sources.mysql.catalog import load_catalog
 from labelhub_tools.demo.generator import CANARY_ID, CANARY_VALUE
+from support.names import run_name
 
 from . import sqlshape
 from .helpers import BUSINESS_INDEX, DAY_RANGE, TALLY, call, judge
 from .strategies import HOSTILE
 
-PROBE_USER, PROBE_PASSWORD = "reliability_probe", "probe-Pw-6c1d"
+PROBE_USER, PROBE_PASSWORD = run_name("reliability_probe"), "probe-Pw-6c1d"
 CATALOG = load_catalog(yaml.safe_load((BUSINESS_INDEX.parent / "catalog.yaml").read_text()))
 ALLOWED = sqlshape.catalog_shapes(CATALOG) | sqlshape.SETUP_SHAPES
 # Values that exist nowhere in the seeded data, so "equals" matches nothing and "differs" everything.
@@ -28,40 +29,40 @@ NO_MATCH = [v for v in HOSTILE if v not in ("-1",)]
 
 
 @pytest.fixture(scope="module")
-def probe_app(seeded_database, make_business_app, db_settings):
-    """The business app as a user of its own, so its statements can be told apart in the log."""
-    with admin_connection() as conn, conn.cursor() as cursor:
+def probe_app(private_server, private_db_settings, make_business_app):
+    """The business app as a user of its own on the private server, so its statements can be
+    told apart in that server's general log."""
+    database = private_db_settings["MYSQL_DATABASE"]
+    with private_server.connect() as conn, conn.cursor() as cursor:
         for host in ("%", "localhost"):
             cursor.execute(
                 "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (PROBE_USER, host, PROBE_PASSWORD)
             )
-            cursor.execute(f"GRANT SELECT ON `{seeded_database}`.* TO %s@%s", (PROBE_USER, host))
+            cursor.execute(f"GRANT SELECT ON `{database}`.* TO %s@%s", (PROBE_USER, host))
     try:
-        yield make_business_app(**{**db_settings, "MYSQL_USER": PROBE_USER, "MYSQL_PASSWORD": PROBE_PASSWORD})
+        yield make_business_app(
+            **{**private_db_settings, "MYSQL_USER": PROBE_USER, "MYSQL_PASSWORD": PROBE_PASSWORD}
+        )
     finally:
-        with admin_connection() as conn, conn.cursor() as cursor:
+        with private_server.connect() as conn, conn.cursor() as cursor:
             for host in ("%", "localhost"):
                 cursor.execute("DROP USER IF EXISTS %s@%s", (PROBE_USER, host))
 
 
 @pytest.fixture(scope="module")
-def general_log(probe_app):
-    """MariaDB's general log into mysql.general_log for this module; every setting restored after."""
-    conn = admin_connection()
+def general_log(private_server, probe_app):
+    """The private server's general log into its mysql.general_log for this module (the shared
+    server's settings are never touched); switched off and emptied again after."""
+    conn = private_server.connect()
     cursor = conn.cursor()
-    cursor.execute("SELECT @@global.general_log, @@global.log_output")
-    was_on, output = cursor.fetchone()
-    cursor.execute("SELECT COUNT(*) FROM mysql.general_log")
-    rows_before = cursor.fetchone()[0]
     try:
         cursor.execute("SET GLOBAL log_output = 'TABLE'")
+        cursor.execute("TRUNCATE TABLE mysql.general_log")
         cursor.execute("SET GLOBAL general_log = 'ON'")
         yield lambda: _probe_statements(cursor)
     finally:
-        cursor.execute("SET GLOBAL general_log = %s", ("ON" if was_on else "OFF",))
-        cursor.execute("SET GLOBAL log_output = %s", (output,))
-        if rows_before == 0:
-            cursor.execute("TRUNCATE TABLE mysql.general_log")
+        cursor.execute("SET GLOBAL general_log = 'OFF'")
+        cursor.execute("TRUNCATE TABLE mysql.general_log")
         conn.close()
 
 
@@ -75,9 +76,11 @@ def _probe_statements(cursor) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def database_state(admin_db):
+def database_state(private_server, private_db_settings):
+    conn = private_server.connect(private_db_settings["MYSQL_DATABASE"])
+
     def snapshot():
-        with admin_db.cursor() as cursor:
+        with conn.cursor() as cursor:
             cursor.execute("SELECT id, value FROM canary")
             canary = cursor.fetchall()
             cursor.execute("SHOW TABLES")
@@ -85,7 +88,8 @@ def database_state(admin_db):
 
     before = snapshot()
     assert before[0] == ((CANARY_ID, CANARY_VALUE),)
-    return before, snapshot
+    yield before, snapshot
+    conn.close()
 
 
 def assert_only_catalog_sql(general_log, database_state, minimum: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 COMMANDS = {
     "serve": ("labelhub_tools.local.cli", "serve every function as its Function URL would, locally"),
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str):
+def _load(module_name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 

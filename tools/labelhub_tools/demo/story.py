@@ -11,7 +11,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from labelhub_tools.demo.generator import DemoConfig
@@ -331,7 +331,9 @@ def make_users(config: DemoConfig, clock: Clock, plot: Plot) -> list[User]:
     return [_make_user(rng, clock, uid, *spec) for uid, spec in enumerate(specs, 1)]
 
 
-def _make_user(rng, clock, uid, created, role, channel, founding) -> User:
+def _make_user(
+    rng: random.Random, clock: Clock, uid: int, created: int, role: str, channel: str, founding: bool
+) -> User:
     user = User(uid, role, channel, created)
     first, last = rng.choice(FIRST), rng.choice(LAST)
     user.name, user.email = f"{first} {last}", f"{first}.{last}.{uid}@example.com".lower()
@@ -354,7 +356,7 @@ def _make_user(rng, clock, uid, created, role, channel, founding) -> User:
     return user
 
 
-def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple]:
+def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple[Any, ...]]:
     """About ten releases per 90 days, plus the review-rubric release and its fix."""
     rng, end = random.Random(f"{config.seed}/releases"), clock.end
     count, offset = max(1, round(config.days * 10 / 90)), rng.randrange(len(RELEASES))
@@ -366,7 +368,8 @@ def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple]:
         )
     if plot.bad_week is not None:
         planned += [(plot.bad_week[0], RUBRIC), (plot.bad_week[1], RUBRIC_RELAXED)]
-    minor, patch, rows = rng.randint(8, 20), 0, []
+    minor, patch = rng.randint(8, 20), 0
+    rows: list[tuple[Any, ...]] = []
     for at, (title, tags) in sorted(t for t in planned if t[0] < end - HOUR):
         if tags.split(",")[0] in ("bugfix", "hotfix", "maintenance"):
             patch += 1
@@ -377,10 +380,13 @@ def make_releases(config: DemoConfig, clock: Clock, plot: Plot) -> list[tuple]:
     return rows
 
 
-def make_incidents(config: DemoConfig, clock: Clock, plot: Plot, releases: list[tuple]):
+def make_incidents(
+    config: DemoConfig, clock: Clock, plot: Plot, releases: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
     """A few incidents: an outage, a release regression, the bad week, one still open."""
     rng, end = random.Random(f"{config.seed}/incidents"), clock.end
-    items = []  # (started, resolved or None, severity, title, description, tags)
+    # (started, resolved or None, severity, title, description, tags)
+    items: list[tuple[int, int | None, str, str, str, str]] = []
     outage = int(end * rng.uniform(0.15, 0.85))
     items.append(
         (
@@ -430,7 +436,7 @@ def make_incidents(config: DemoConfig, clock: Clock, plot: Plot, releases: list[
             "api,latency",
         )
     )
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for started, resolved, *rest in sorted(items, key=lambda item: item[0]):
         if resolved is not None:
             resolved = min(resolved, end - 60)

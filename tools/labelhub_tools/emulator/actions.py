@@ -68,15 +68,14 @@ def _dimension_sets(params: dict[str, Any], max_instances: int) -> list[list[dic
     result = []
     for n, item in enumerate(instances):
         dims = item.get("Dimensions") if isinstance(item, dict) else None
-        ok = (
+        if not (
             isinstance(dims, list)
             and dims
             and all(
                 isinstance(d, dict) and isinstance(d.get("Name"), str) and isinstance(d.get("Value"), str)
                 for d in dims
             )
-        )
-        if not ok:
+        ):
             raise invalid_type(f"Instances.{n}.Dimensions", "a non-empty array of {Name, Value}")
         result.append([{"Name": d["Name"], "Value": d["Value"]} for d in dims])
     return result

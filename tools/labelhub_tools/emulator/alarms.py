@@ -188,6 +188,8 @@ def _peak(item: Occurrence) -> float | None:
 def _render(item: Occurrence, now: float) -> dict[str, Any]:
     rule, instance = item.rule, item.instance
     spec = find_metric(rule.namespace, rule.metric)
+    if spec is None:
+        raise LookupError(f"alarm rule {rule.policy_id}: no metric {rule.namespace}/{rule.metric}")
     peak = _peak(item)
     value = "" if peak is None else f"{peak:g}"
     unit = spec.unit if spec.unit == "%" else f" {spec.unit}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from labelhub_tools.emulator.catalog import NAMESPACES
 
@@ -46,7 +47,7 @@ class Instance:
     zone: str
     status: str
     behaviour: str = "normal"
-    attrs: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    attrs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     match: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 

@@ -11,7 +11,7 @@ paging (Offset/Limit in, TotalCount out), not every field of the real API.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from labelhub_tools.emulator import inventory
 from labelhub_tools.emulator.context import ActionContext
@@ -29,7 +29,12 @@ from labelhub_tools.emulator.params import check_known, get_int, get_list, get_s
 CREATED = "2024-03-01T08:00:00Z"
 
 
-def _page(items: list, params: dict[str, Any], max_limit: int, limit_code: str | None = None):
+_Item = TypeVar("_Item")
+
+
+def _page(
+    items: list[_Item], params: dict[str, Any], max_limit: int, limit_code: str | None = None
+) -> list[_Item]:
     offset = get_int(params, "Offset", default=0, minimum=0)
     try:
         limit = get_int(params, "Limit", default=20, minimum=1, maximum=max_limit)

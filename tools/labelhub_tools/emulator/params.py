@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal, overload
 
 from labelhub_tools.emulator.errors import UNKNOWN_PARAMETER, ApiError, invalid_type, invalid_value
 from labelhub_tools.emulator.errors import missing as missing_error
@@ -27,6 +27,10 @@ def check_known(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
         raise ApiError(UNKNOWN_PARAMETER, f"The parameter `{unknown[0]}` is not recognized.")
 
 
+@overload
+def get_str(params: Mapping[str, Any], name: str, *, required: Literal[True]) -> str: ...
+@overload
+def get_str(params: Mapping[str, Any], name: str, *, required: bool = False) -> str | None: ...
 def get_str(params: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
     """A string parameter, or None when absent and not required."""
     value = params.get(name)
@@ -39,6 +43,24 @@ def get_str(params: Mapping[str, Any], name: str, *, required: bool = False) -> 
     return value
 
 
+@overload
+def get_int(
+    params: Mapping[str, Any],
+    name: str,
+    *,
+    default: int,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int: ...
+@overload
+def get_int(
+    params: Mapping[str, Any],
+    name: str,
+    *,
+    default: None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None: ...
 def get_int(
     params: Mapping[str, Any],
     name: str,
@@ -102,21 +124,27 @@ def format_time(timestamp: float) -> str:
     return datetime.fromtimestamp(int(timestamp), tz=BEIJING).isoformat()
 
 
-def _insert(node: dict | list, parts: list[str], value: str) -> None:
+def _insert(node: dict[str, Any] | list[Any], parts: list[str], value: str) -> None:
     head, rest = parts[0], parts[1:]
-    key: int | str = int(head) if head.isdigit() and isinstance(node, list) else head
     if isinstance(node, list):
-        if not isinstance(key, int):
+        if not head.isdigit():
             raise ApiError("InvalidParameter", f"Unexpected key {head!r} in a list parameter.")
-        while len(node) <= key:
+        index = int(head)
+        while len(node) <= index:
             node.append(None)
-    if not rest:
-        node[key] = value  # type: ignore[index]
-        return
-    child = node[key] if isinstance(node, list) else node.get(key)  # type: ignore[arg-type]
-    if child is None:
-        child = [] if rest[0].isdigit() else {}
-        node[key] = child  # type: ignore[index]
+        if not rest:
+            node[index] = value
+            return
+        if node[index] is None:
+            node[index] = [] if rest[0].isdigit() else {}
+        child = node[index]
+    else:
+        if not rest:
+            node[head] = value
+            return
+        if node.get(head) is None:
+            node[head] = [] if rest[0].isdigit() else {}
+        child = node[head]
     _insert(child, rest, value)
 
 

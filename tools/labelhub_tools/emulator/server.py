@@ -139,7 +139,7 @@ class EmulatorHandle:
     def __init__(self, server: EmulatorServer) -> None:
         self.server = server
         self.emulator = server.emulator
-        self.host, self.port = server.server_address[:2]
+        self.host, self.port = server.socket.getsockname()[:2]
         self.endpoint = f"{self.host}:{self.port}"
         self.url = f"http://{self.endpoint}"
         self._thread = threading.Thread(

@@ -14,7 +14,12 @@ Everything here uses the standard library only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from labelhub_tools import REPO_ROOT
+
+if TYPE_CHECKING:
+    from labelhub_tools.layerbuild.build import BuildOptions, BuildReport
 
 LAYER_SOURCE = REPO_ROOT / "layer"
 """``layer/``: the engine's parent folder, holding ``requirements.txt`` and ``build/``."""
@@ -31,11 +36,11 @@ class LayerBuildError(RuntimeError):
     """The layer cannot be built; the message says what to fix."""
 
 
-def build_layer(*args, **kwargs):
+def build_layer(options: BuildOptions | None = None) -> BuildReport:
     """Build the layer folder and zip; see ``labelhub_tools.layerbuild.build.build_layer``."""
     from labelhub_tools.layerbuild.build import build_layer as _build_layer
 
-    return _build_layer(*args, **kwargs)
+    return _build_layer(options)
 
 
 __all__ = [

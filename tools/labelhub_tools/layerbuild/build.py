@@ -87,7 +87,9 @@ def build_layer(options: BuildOptions | None = None) -> BuildReport:
     )
 
 
-def _assemble(staging: Path, options: BuildOptions, pins: dict[str, str], python: str | None):
+def _assemble(
+    staging: Path, options: BuildOptions, pins: dict[str, str], python: str | None
+) -> list[deps.Distribution]:
     """Dependencies, then the engine, then bytecode, into ``staging``; the distributions."""
     deps.install(Path(options.requirements), staging, options.python_version, Path(options.wheels).resolve())
     deps.prune(staging)

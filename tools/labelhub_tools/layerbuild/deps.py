@@ -85,7 +85,9 @@ def install(requirements: Path, target: Path, python_version: str, wheels: Path)
         raise LayerBuildError(f"pip install failed:\n{again.stderr.strip() or again.stdout.strip()}")
 
 
-def _pip_install(requirements, target, python_version, wheels) -> subprocess.CompletedProcess:
+def _pip_install(
+    requirements: Path, target: Path, python_version: str, wheels: Path
+) -> subprocess.CompletedProcess[str]:
     return _pip(
         "install",
         "--no-index",
@@ -112,7 +114,7 @@ def _target_options(python_version: str) -> tuple[str, ...]:
     )
 
 
-def _pip(*args: str) -> subprocess.CompletedProcess:
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
@@ -124,7 +126,7 @@ def installed(layer: Path) -> list[Distribution]:
     """The distributions installed in ``layer``, from their ``METADATA``."""
     found = []
     for dist_info in sorted(layer.glob("*.dist-info")):
-        fields = {}
+        fields: dict[str, str] = {}
         for line in (dist_info / "METADATA").read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 break

@@ -14,8 +14,17 @@ import path, environment of an instance), ``worker`` (the instance process), ``i
 and answer shapes), ``server`` (HTTP), ``runner`` (it all together), ``cli``.
 """
 
+from __future__ import annotations
 
-def start_runner(root, port=0, **options):
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from labelhub_tools.local.runner import RunnerHandle
+
+
+def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandle:
     """Start a runner on a background thread; see ``labelhub_tools.local.runner.start_runner``."""
     from labelhub_tools.local.runner import start_runner as _start_runner
 

@@ -10,16 +10,19 @@ instance is killed and never reused.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
+from typing import Any, Final
 
 from labelhub_tools.local.launch import LaunchPlan
 from labelhub_tools.local.worker import read_frame, write_frame
@@ -27,6 +30,28 @@ from labelhub_tools.local.worker import read_frame, write_frame
 log = logging.getLogger("labelhub_tools.local")
 
 RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+# A log record of the engine ("LEVEL logger message"), and its record of a failed request,
+# whose message the runner's own line for that request already carries.
+_RECORD = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
+_REQUEST_FAILED = re.compile(r"ERROR grafana_scf [A-Z]+ \S+ failed: ")
+
+
+def forwarded_level(line: str) -> int:
+    """The runner's log level for one line of a function's output.
+
+    Debug and info records of the function's logging (per-request lines, timings) are
+    details: DEBUG. Its warnings, errors, tracebacks and ``print`` output stay at INFO,
+    except the engine's record of a failed request, which would repeat the reason the
+    runner logs with that request.
+    """
+    record = _RECORD.match(line)
+    if record is None:
+        return logging.INFO
+    if record.group(1) in ("DEBUG", "INFO") or _REQUEST_FAILED.match(line):
+        return logging.DEBUG
+    return logging.INFO
 
 
 class InstanceError(Exception):
@@ -56,7 +81,7 @@ class Instance:
         self.ready_ms = 0.0
         self.last_used = time.monotonic()
         self.invocations = 0
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._replies: queue.Queue[bytes | None] = queue.Queue()
         self._tmp = tempfile.mkdtemp(prefix=f"scf-{label.replace('#', '-')}-")
 
@@ -99,6 +124,13 @@ class Instance:
         self.import_ms = float(message["import_ms"])
         self.ready_ms = (time.monotonic() - started) * 1000
 
+    @property
+    def _worker(self) -> subprocess.Popen[bytes]:
+        """The started worker process."""
+        if self._proc is None:
+            raise InstanceError(f"{self.label}: the worker was never started")
+        return self._proc
+
     def invoke(self, event: dict, context: dict, timeout_s: float) -> dict:
         """Run one event; return the worker's answer frame (see worker.py)."""
         self.invocations += 1
@@ -111,11 +143,11 @@ class Instance:
             raise InstanceCrashed(self._exit_detail())
         return json.loads(reply)
 
-    def _exchange(self, message: dict, timeout_s: float):
+    def _exchange(self, message: dict[str, Any], timeout_s: float) -> bytes | _Wait | None:
         """Send one frame and wait for the reply: bytes, None (worker gone) or _TIMED_OUT."""
         payload = json.dumps(message, ensure_ascii=False).encode("utf-8")
         try:
-            write_frame(self._proc.stdin, payload)
+            write_frame(self._worker.stdin, payload)
         except OSError:
             return None
         try:
@@ -124,18 +156,19 @@ class Instance:
             return _TIMED_OUT
 
     def _read_replies(self) -> None:
-        frame = b""
+        frame: bytes | None = b""
         while frame is not None:
             try:
-                frame = read_frame(self._proc.stdout)
+                frame = read_frame(self._worker.stdout)
             except (OSError, ValueError):
                 frame = None
             self._replies.put(frame)
 
     def _forward_log(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            for line in self._proc.stderr:
-                log.info("[%s] %s", self.label, line.decode("utf-8", "replace").rstrip())
+            for raw in self._worker.stderr or ():
+                line = raw.decode("utf-8", "replace").rstrip()
+                log.log(forwarded_level(line), "[%s] %s", self.label, line)
 
     def _exit_detail(self) -> str:
         code = self._reap(wait=2)
@@ -147,10 +180,10 @@ class Instance:
     def _reap(self, wait: float) -> int | None:
         """Wait for the process to end (killing it after ``wait`` s); return its exit code."""
         try:
-            return self._proc.wait(timeout=wait)
+            return self._worker.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             self.kill()
-            return self._proc.returncode
+            return self._worker.returncode
 
     def kill(self) -> None:
         """Kill the worker and everything it started; remove its TMPDIR."""
@@ -166,7 +199,8 @@ class Instance:
         """Stop the worker cleanly: close its input, give it ``wait`` s, then kill it."""
         if self._proc is not None and self._proc.poll() is None:
             with contextlib.suppress(OSError):
-                self._proc.stdin.close()
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
             self._reap(wait)
         self._cleanup()
 
@@ -174,8 +208,13 @@ class Instance:
         if self._proc is not None:
             for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
                 with contextlib.suppress(OSError, ValueError):
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-_TIMED_OUT = object()
+class _Wait(enum.Enum):
+    TIMED_OUT = "timed out"
+
+
+_TIMED_OUT: Final = _Wait.TIMED_OUT

@@ -9,12 +9,14 @@ a ``RunnerHandle`` (the Python API the tests use). One log line per request::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from labelhub_tools.local.events import (
     REQUEST_LIMIT,
@@ -27,7 +29,7 @@ from labelhub_tools.local.events import (
     json_answer,
     new_request_id,
 )
-from labelhub_tools.local.launch import plan_launch, platform_variables, probe_interpreter
+from labelhub_tools.local.launch import choose_worker_python, plan_launch, platform_variables
 from labelhub_tools.local.pool import FunctionPool, Invocation
 from labelhub_tools.local.project import ProjectError, load_project
 from labelhub_tools.local.server import RunnerHTTPServer
@@ -53,15 +55,16 @@ class Runner:
         self.project = load_project(Path(root), os.environ if environ is None else environ)
         specs = _select(self.project.functions, functions)
         layer_path = _layer_dir(layer_dir)
-        interpreter = probe_interpreter(python)
+        runtimes = [spec.runtime for spec in specs.values()]
+        self.python = choose_worker_python(runtimes, python, deps_from_interpreter=layer_path is None)
         self.pools = {
-            name: FunctionPool(spec, plan_launch(spec, interpreter, layer_path), max_instances)
+            name: FunctionPool(spec, plan_launch(spec, self.python.interpreter, layer_path), max_instances)
             for name, spec in specs.items()
         }
         self._variables = {name: platform_variables(spec) for name, spec in specs.items()}
         self.idle_timeout = idle_timeout
         self.server = RunnerHTTPServer((host, port), self)
-        bound_host, bound_port = self.server.server_address[:2]
+        bound_host, bound_port = self.server.socket.getsockname()[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.url = f"http://{shown}:{bound_port}"
         self._stop = threading.Event()
@@ -133,14 +136,16 @@ class Runner:
         """Serve until ``close``; also reaps idle instances when ``idle_timeout`` is set."""
         self._serving = True
         if self.idle_timeout:
-            threading.Thread(target=self._reap_loop, daemon=True, name="reaper").start()
+            threading.Thread(
+                target=self._reap_loop, args=(self.idle_timeout,), daemon=True, name="reaper"
+            ).start()
         self.server.serve_forever(poll_interval=0.2)
 
-    def _reap_loop(self) -> None:
-        interval = max(0.05, min(self.idle_timeout / 4, 5.0))
+    def _reap_loop(self, idle_timeout: float) -> None:
+        interval = max(0.05, min(idle_timeout / 4, 5.0))
         while not self._stop.wait(interval):
             for pool in self.pools.values():
-                pool.reap_idle(self.idle_timeout)
+                pool.reap_idle(idle_timeout)
 
     def close(self) -> None:
         """Stop serving and stop every instance."""
@@ -182,15 +187,16 @@ class RunnerHandle:
     def __enter__(self) -> RunnerHandle:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def start_runner(root: str | Path, port: int = 0, **options) -> RunnerHandle:
+def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandle:
     """Start a runner for the project at ``root`` on a background thread (port 0: any free).
 
     Options: ``host``, ``functions``, ``max_instances``, ``idle_timeout``, ``layer_dir``,
-    ``python``, ``environ`` (the mapping ``${env:VAR}`` reads; default ``os.environ``).
+    ``python`` (default: ``choose_worker_python``), ``environ`` (the mapping ``${env:VAR}``
+    reads; default ``os.environ``).
     """
     return RunnerHandle(Runner(root, port=port, **options))
 
@@ -215,16 +221,55 @@ def _layer_dir(layer_dir: str | Path | None) -> Path | None:
     return path
 
 
-def _log_request(name, method, path, answer, started, outcome: Invocation | None) -> None:
+def _log_request(
+    name: str, method: str, path: str, answer: HttpAnswer, started: float, outcome: Invocation | None
+) -> None:
     label = outcome.instance if outcome and outcome.instance != "-" else f"{name}#-"
     line = f"{label} {method} {path} {answer.status} {(time.monotonic() - started) * 1000:.0f} ms"
     if outcome is not None and outcome.cold_import_ms is not None:
         line += f" cold (import {outcome.cold_import_ms:.0f} ms)"
     if outcome is not None and outcome.failure:
         line += f" [{outcome.failure}]"
-    elif outcome is not None and not outcome.frame.get("ok"):
+    elif outcome is not None and outcome.frame is not None and not outcome.frame.get("ok"):
         line += f" [{outcome.frame.get('kind', 'error')}]"
+    reason = _failure_reason(answer, outcome)
+    if reason:
+        line += f": {reason}"
     log.info(line)
+
+
+_REASON_LIMIT = 300
+
+
+def _failure_reason(answer: HttpAnswer, outcome: Invocation | None) -> str:
+    """Why a request failed, on one line: the handler's exception or the answer's message.
+
+    A failure is a status of 400 or more, or a platform failure (a timeout answers 200).
+    """
+    frame = (outcome.frame if outcome is not None else None) or {}
+    platform_failure = outcome is not None and (outcome.failure or not frame.get("ok"))
+    if answer.status < 400 and not platform_failure:
+        return ""
+    reason = ""
+    if outcome is not None and not outcome.failure and not frame.get("ok"):
+        reason = str(frame.get("error") or "")
+    if not reason:
+        reason = _message_of(answer.body)
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 3] + "..."
+
+
+def _message_of(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    for key in ("message", "errorMessage", "error"):
+        if isinstance(payload.get(key), str):
+            return payload[key]
+    return ""
 
 
 __all__ = ["Runner", "RunnerHandle", "start_runner"]

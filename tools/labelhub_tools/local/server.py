@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from labelhub_tools.local.events import REQUEST_LIMIT, HttpAnswer, error_answer, json_answer
+
+if TYPE_CHECKING:
+    from labelhub_tools.local.runner import Runner
 
 log = logging.getLogger("labelhub_tools.local")
 
@@ -28,7 +32,7 @@ class RunnerHTTPServer(ThreadingHTTPServer):
     # then resets connections; a dashboard refresh alone opens a dozen at once.
     request_queue_size = 128
 
-    def __init__(self, address, runner):
+    def __init__(self, address: tuple[str, int], runner: Runner) -> None:
         self.runner = runner
         super().__init__(address, RequestHandler)
 
@@ -40,6 +44,7 @@ class _TooLarge(Exception):
 class RequestHandler(BaseHTTPRequestHandler):
     """Reads a request, hands it to the runner, writes the answer."""
 
+    server: RunnerHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "scf-local-runner"
     sys_version = ""
@@ -115,7 +120,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body)
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         """Protocol-level messages only (requests are logged by the runner)."""
         log.debug("http: " + format, *args)
 

@@ -26,6 +26,7 @@ a segfault, ``sys.exit``) leaves the runner an end of file: the instance crashed
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import struct
@@ -88,7 +89,8 @@ def _take_protocol_streams():
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
-    sys.stdout.reconfigure(line_buffering=True)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     return proto_in, proto_out
 
 

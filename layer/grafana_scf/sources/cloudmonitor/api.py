@@ -148,7 +148,7 @@ class CloudApi:
         self.timeout = settings.cloud_api_timeout_s
         self.retries = max(0, int(settings.cloud_api_retries))
         self.rate = settings.cloud_api_rate_limit
-        self._clients: dict[tuple, Any] = {}
+        self._clients: dict[tuple[str | None, ...], Any] = {}
         self._clients_lock = threading.Lock()
 
     def credentials(self) -> Credentials:

@@ -5,6 +5,11 @@ against ``CATALOG_SCHEMA`` (a pre-generated validator), then cross-checked: a
 curated metric names its namespace, metric, product and dimension template (whose
 placeholders the product must fill); a generic one names none of them; a
 variable lists regions or a known product. Errors name the entry.
+
+Facts shared by a product's metrics (namespace, dimension template, statistic,
+unit, periods) may be stated once under the top-level ``products``: a curated
+metric takes every key it does not set from its product's defaults. A default
+that no metric takes is a ``CatalogError``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from grafana_scf.catalog_file import CatalogError, catalog_schema
+from grafana_scf.catalog_file import CatalogError, SharedDefinitions, catalog_schema
 from grafana_scf.protocol import schema_message
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
 
@@ -25,6 +30,17 @@ STATISTIC_BITS = {"avg": (1, "AvgValues"), "max": (2, "MaxValues"), "min": (4, "
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _CURATED_KEYS = ("namespace", "metric", "product", "dimensions")
 
+_DEFAULTABLE = {
+    "namespace": {"type": "string", "pattern": "^[A-Za-z0-9_]+/[A-Za-z0-9_]+$"},
+    "dimensions": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {"type": "string", "minLength": 1},
+    },
+    "statistic": {"enum": list(STATISTICS)},
+    "unit": {"type": "string"},
+    "periods": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}},
+}
 _METRIC = {
     "type": "object",
     "additionalProperties": False,
@@ -32,17 +48,20 @@ _METRIC = {
         "title": {"type": "string"},
         "description": {"type": "string"},
         "generic": {"type": "boolean"},
-        "namespace": {"type": "string", "pattern": "^[A-Za-z0-9_]+/[A-Za-z0-9_]+$"},
         "metric": {"type": "string", "pattern": "^[A-Za-z0-9_.]+$"},
         "product": {"enum": sorted(PRODUCTS)},
-        "dimensions": {
-            "type": "object",
-            "minProperties": 1,
-            "additionalProperties": {"type": "string", "minLength": 1},
-        },
-        "statistic": {"enum": list(STATISTICS)},
-        "unit": {"type": "string"},
-        "periods": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}},
+        **_DEFAULTABLE,
+    },
+}
+# products.<product>: what that product's curated metrics take unless they set it.
+_PRODUCTS = {
+    "type": "object",
+    "propertyNames": {"enum": sorted(PRODUCTS)},
+    "additionalProperties": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": _DEFAULTABLE,
     },
 }
 _ANNOTATION = {
@@ -63,7 +82,10 @@ _VARIABLE = {
 
 
 CATALOG_SCHEMA: dict[str, Any] = catalog_schema(
-    "cloudmonitor", {"metrics": _METRIC, "annotations": _ANNOTATION, "variables": _VARIABLE}, _NAME
+    "cloudmonitor",
+    {"metrics": _METRIC, "annotations": _ANNOTATION, "variables": _VARIABLE},
+    _NAME,
+    shared={"products": _PRODUCTS},
 )
 
 
@@ -126,7 +148,9 @@ class Catalog:
 def load_catalog(document: Mapping[str, Any]) -> Catalog:
     """Validate a parsed catalog document and build the frozen catalog."""
     _check_schema(document)
-    metrics = {n: _metric(n, raw) for n, raw in (document.get("metrics") or {}).items()}
+    products = ProductDefaults(document.get("products"))
+    metrics = {n: _metric(n, products.apply(n, raw)) for n, raw in (document.get("metrics") or {}).items()}
+    products.check_all_taken()
     annotations = {
         n: Annotation(n, raw.get("title", n), raw.get("description", ""))
         for n, raw in (document.get("annotations") or {}).items()
@@ -155,6 +179,33 @@ def _check_schema(document: Mapping[str, Any]) -> None:
         raise CatalogError(schema_message(exc, "catalog")) from None
 
 
+class ProductDefaults:
+    """``products``: per-product defaults, and which of their keys some metric took."""
+
+    def __init__(self, raw: Mapping[str, Mapping[str, Any]] | None) -> None:
+        self.shared = SharedDefinitions("products", raw)
+        self.taken: set[tuple[str, str]] = set()
+
+    def apply(self, name: str, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The metric with its product's defaults filled in (generic metrics take none)."""
+        product = raw.get("product")
+        if raw.get("generic") or product not in self.shared.definitions:
+            return raw
+        defaults = self.shared.use(product, f"metrics.{name}.product")
+        self.taken.update((product, key) for key in defaults if key not in raw)
+        return {**defaults, **raw}
+
+    def check_all_taken(self) -> None:
+        self.shared.check_all_used()
+        for product, defaults in self.shared.definitions.items():
+            for key in defaults:
+                if (product, key) not in self.taken:
+                    raise CatalogError(
+                        f"products.{product}.{key}: every {product} metric sets its own {key}; "
+                        "remove the default"
+                    )
+
+
 def _metric(name: str, raw: Mapping[str, Any]) -> Metric:
     where = f"metrics.{name}"
     common = {"name": name, "title": raw.get("title", name), "description": raw.get("description", "")}
@@ -165,9 +216,11 @@ def _metric(name: str, raw: Mapping[str, Any]) -> Metric:
                 f"{where}: a generic metric takes {extra[0]} from the payload, not the catalog"
             )
         return Metric(**common, generic=True, unit=raw.get("unit"))
-    missing = [k for k in _CURATED_KEYS if k not in raw]
+    missing = [k for k in ("product", *_CURATED_KEYS) if k not in raw]  # the product names the defaults
     if missing:
-        raise CatalogError(f"{where}: {missing[0]} is required (or set generic: true)")
+        product = raw.get("product")
+        place = f", here or under products.{product}," if product and missing[0] in _DEFAULTABLE else ""
+        raise CatalogError(f"{where}: {missing[0]} is required{place} or set generic: true")
     metric = Metric(
         **common,
         namespace=raw["namespace"],

@@ -62,7 +62,7 @@ class Window:
             params["SpecifyStatistics"] = STATISTIC_BITS[self.statistic][0]
         return params
 
-    def cache_key(self, series: Series) -> tuple:
+    def cache_key(self, series: Series) -> tuple[object, ...]:
         return (
             self.region, self.namespace, self.metric.lower(), self.period, self.statistic,
             self.first_slot, self.last_slot, series.dimensions,
@@ -81,13 +81,21 @@ class Points:
         return not self.timestamps
 
 
+@dataclass(frozen=True)
+class BatchFailure:
+    """One GetMonitorData call that failed: the series it asked for and why."""
+
+    series: list[Series]
+    failure: ApiFailure
+
+
 @dataclass
 class FetchResult:
     """Points per series, plus what it cost."""
 
     points: dict[Dimensions, Points] = field(default_factory=dict)
     cache_hits: int = 0
-    failures: list[tuple[list[Series], ApiFailure]] = field(default_factory=list)
+    failures: list[BatchFailure] = field(default_factory=list)
 
 
 def _iso(epoch_s: int) -> str:
@@ -139,7 +147,7 @@ class Fetcher:
         ttl = series_ttl(window.last_slot, window.period, now_s)
         for batch, outcome in self._run(window, batches, stats, deadline):
             if isinstance(outcome, ApiFailure):
-                result.failures.append((batch, outcome))
+                result.failures.append(BatchFailure(batch, outcome))
                 continue
             for item in batch:
                 points = outcome.get(item.dimensions, Points())
@@ -153,7 +161,7 @@ class Fetcher:
         if len(batches) <= 1:
             return [(b, self._call_safely(window, b, stats, deadline)) for b in batches]
         pool = self._executor()
-        futures: list[Future] = [
+        futures: list[Future[dict[Dimensions, Points] | ApiFailure]] = [
             pool.submit(self._call_safely, window, batch, stats, deadline) for batch in batches
         ]
         return [(batch, future.result()) for batch, future in zip(batches, futures)]

@@ -25,6 +25,15 @@ def _first(values: Any) -> str:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """A product listed per namespace (SCF): the payload key, the API parameter, the default value."""
+
+    payload_key: str
+    api_parameter: str
+    default: str
+
+
+@dataclass(frozen=True)
 class Product:
     """How to list one product's instances and what each item offers to templates."""
 
@@ -39,14 +48,14 @@ class Product:
     name_field: str
     fields_of: Callable[[Mapping[str, Any]], dict[str, str]] = field(default=lambda item: {})
     params: Mapping[str, Any] = field(default_factory=dict)
-    scope: tuple[str, str, str] | None = None  # (payload key, API parameter, default)
+    scope: Scope | None = None
 
     @property
     def fields(self) -> frozenset[str]:
         """Template placeholders an item of this product fills."""
         sample = {"id", "name", *self.fields_of({})}
         if self.scope:
-            sample.add(self.scope[1].lower())
+            sample.add(self.scope.api_parameter.lower())
         return frozenset(sample)
 
 
@@ -67,7 +76,7 @@ PRODUCTS: dict[str, Product] = {
         Product(
             "scf", "SCF functions", "scf", "2018-04-16", "ListFunctions", "Functions", 100,
             "FunctionName", "FunctionName",
-            scope=("function_namespace", "Namespace", "default"),
+            scope=Scope("function_namespace", "Namespace", "default"),
         ),
         Product(
             "clb", "public CLB instances", "clb", "2018-03-17", "DescribeLoadBalancers", "LoadBalancerSet",
@@ -139,8 +148,8 @@ class Inventory:
         base = dict(product.params)
         scope_fields: dict[str, str] = {}
         if product.scope and scope:
-            base[product.scope[1]] = scope
-            scope_fields[product.scope[1].lower()] = scope
+            base[product.scope.api_parameter] = scope
+            scope_fields[product.scope.api_parameter.lower()] = scope
         found: list[Resource] = []
         for page in range(MAX_PAGES):
             params = {**base, "Offset": page * product.page_limit, "Limit": product.page_limit}
@@ -160,5 +169,5 @@ def _resource(product: Product, item: Mapping[str, Any], scope_fields: dict[str,
     name = str(item.get(product.name_field) or rid)
     fields = {**scope_fields, **product.fields_of(item), "id": rid, "name": name}
     if product.scope and "Namespace" in item:
-        fields[product.scope[1].lower()] = str(item["Namespace"])
+        fields[product.scope.api_parameter.lower()] = str(item["Namespace"])
     return Resource(rid, name, MappingProxyType(fields))

@@ -130,13 +130,13 @@ def _instances(payload: Mapping[str, Any], where: str) -> tuple[str, ...] | None
 def curated_query(metric: Metric, payload: Mapping[str, Any], default_region: str) -> SeriesQuery:
     """The payload of a curated metric: region, instances, period, statistic (SCF: namespace)."""
     product = PRODUCTS[metric.product]
-    allowed = ("region", "instances", "period", "statistic")
+    allowed: tuple[str, ...] = ("region", "instances", "period", "statistic")
     scope = None
     if product.scope:
-        key, _, scope_default = product.scope
+        key = product.scope.payload_key
         allowed = (*allowed, key)
         raw = payload.get(key)
-        scope = scope_default if _empty(raw) else str(raw).strip()
+        scope = product.scope.default if _empty(raw) else str(raw).strip()
         if not _VALUE.match(scope):
             raise _fail(metric.name, f"payload.{key} {scope!r} is not a namespace name")
     _check_keys(payload, allowed, metric.name)
@@ -228,10 +228,10 @@ def scope_value(product_name: str, payload: Mapping[str, Any], where: str) -> st
     product = PRODUCTS[product_name]
     if not product.scope:
         return None
-    raw = payload.get(product.scope[0])
-    value = product.scope[2] if _empty(raw) else str(raw).strip()
+    raw = payload.get(product.scope.payload_key)
+    value = product.scope.default if _empty(raw) else str(raw).strip()
     if not _VALUE.match(value):
-        raise _fail(where, f"payload.{product.scope[0]} {value!r} is not a namespace name")
+        raise _fail(where, f"payload.{product.scope.payload_key} {value!r} is not a namespace name")
     return value
 
 

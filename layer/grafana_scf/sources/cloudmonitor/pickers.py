@@ -55,7 +55,7 @@ def metric_fields(metric: Metric, catalog: Catalog, default_region: str) -> list
     product = PRODUCTS[metric.product]
     fields = [region]
     if product.scope:
-        fields.append(_field(product.scope[0], "input", "Function namespace", product.scope[2]))
+        fields.append(_field(product.scope.payload_key, "input", "Function namespace", product.scope.default))
     fields.append(_field("instances", "multi-select", product.title.capitalize(), "all"))
     period = _field("period", "select", "Period", "auto")
     if metric.periods:

@@ -26,7 +26,7 @@ from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
 from grafana_scf.sources.cloudmonitor.catalog import Metric
-from grafana_scf.sources.cloudmonitor.fetch import Fetcher, FetchResult, Points, Series, Window
+from grafana_scf.sources.cloudmonitor.fetch import Dimensions, Fetcher, FetchResult, Points, Series, Window
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory, Resource
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.periods import choose_period, first_slot, last_slot, slot_grid
@@ -50,7 +50,7 @@ class Target:
     unit: str | None
     title: str
     series: list[Series]
-    labels: dict[tuple, dict[str, str]]
+    labels: dict[Dimensions, dict[str, str]]
     notices: list[str] = field(default_factory=list)
 
 
@@ -155,7 +155,7 @@ class SeriesRunner:
     ) -> list[Resource]:
         """The chosen instances: all listed ones, or the named ones with their aliases."""
         product = PRODUCTS[metric.product]
-        scope_field = product.scope[1].lower() if product.scope else None
+        scope_field = product.scope.api_parameter.lower() if product.scope else None
         needs_list = query.instances is None or bool(metric.placeholders - {"id", scope_field})
         try:
             listed = self.inventory.resources(product, query.region, query.scope, stats, deadline)
@@ -177,7 +177,9 @@ class SeriesRunner:
                     f"{metric.name}: {iid!r} is not one of the {product.title} in {query.region}"
                 )
             if resource is None:
-                fields = {"id": iid, "name": iid, **({scope_field: query.scope} if scope_field else {})}
+                fields = {"id": iid, "name": iid}
+                if scope_field and query.scope:
+                    fields[scope_field] = query.scope
                 resource = Resource(iid, iid, fields)
             chosen.append(resource)
         return chosen
@@ -257,14 +259,14 @@ def _meta(
 
 def failure_error(name: str, region: str, result: FetchResult, total: int) -> ServiceError:
     """One error naming every instance whose batch failed; the status follows the worst kind."""
-    failed = [series.instance for batch, _ in result.failures for series in batch]
-    kinds = {failure.kind for _, failure in result.failures}
+    failed = [series.instance for batch in result.failures for series in batch.series]
+    kinds = {batch.failure.kind for batch in result.failures}
     kind = next(k for k in _STATUS_ORDER if k in kinds)
-    first = next(f for _, f in result.failures if f.kind == kind)
+    first = next(batch.failure for batch in result.failures if batch.failure.kind == kind)
     shown = ", ".join(failed[:NAMES_SHOWN]) + (
         f" and {len(failed) - NAMES_SHOWN} more" if len(failed) > NAMES_SHOWN else ""
     )
-    messages = sorted({f.detail for _, f in result.failures})
+    messages = sorted({batch.failure.detail for batch in result.failures})
     detail = "; ".join(messages[:3]) + (f" (RequestId {first.request_id})" if first.request_id else "")
     message = (
         f"{name}: GetMonitorData failed for {len(failed)} of {total} instances in {region} "

@@ -48,7 +48,9 @@ class CloudMonitorSource:
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
+    def from_catalog(
+        cls, document: Mapping[str, Any], settings: Settings, base_dir: Path
+    ) -> CloudMonitorSource:
         """Validate the catalog and settings; import the SDK's monitor client (the cold start)."""
         catalog = load_catalog(document)
         if int(settings.cloud_api_retries) < 0:
@@ -201,7 +203,7 @@ class CloudMonitorSource:
             regions = self.inventory.regions(stats, deadline)
             return [{"__text": f"{r.name} ({r.region})", "__value": r.region} for r in regions]
         product = PRODUCTS[listing]
-        allowed = ("region", product.scope[0]) if product.scope else ("region",)
+        allowed = ("region", product.scope.payload_key) if product.scope else ("region",)
         for key in payload:
             if key not in allowed:
                 raise BadRequestError(f"{name}: payload.{key} is not a field (fields: {', '.join(allowed)})")

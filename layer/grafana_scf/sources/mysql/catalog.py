@@ -4,6 +4,11 @@ Loaded once at cold start into frozen dataclasses. The document is checked
 against ``CATALOG_SCHEMA``, then every entry's SQL is compiled once with dry
 values so an unknown macro, a bad macro argument, an undeclared ``:name`` or
 a declared-but-unused parameter fails the cold start with the entry named.
+
+Parameters used by several entries are defined once under the top-level
+``params`` and named from an entry: ``params: [project]``, or
+``params: {limit: {use: limit, default: 20}}`` to override some keys. A name
+that is not defined there, or a definition no entry uses, is a ``CatalogError``.
 """
 
 from __future__ import annotations
@@ -13,37 +18,53 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from grafana_scf.catalog_file import CatalogError, catalog_schema
+from grafana_scf.catalog_file import CatalogError, SharedDefinitions, catalog_schema
 from grafana_scf.protocol import schema_message
-from grafana_scf.sources.mysql.compiler import Compiler, SqlCompileError
+from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.params import Param
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
 
 _NAME = "^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$"
-_PARAM = {
+_PARAM_NAME = "^[a-z][a-z0-9_]*$"
+_PARAM_KEYS = {
+    "type": {"enum": ["string", "integer", "number", "boolean"]},
+    "multi": {"type": "boolean"},
+    "required": {"type": "boolean"},
+    "default": {},
+    "enum": {"type": "array", "minItems": 1},
+    "minimum": {"type": "number"},
+    "maximum": {"type": "number"},
+    "maxLength": {"type": "integer", "minimum": 1},
+    "label": {"type": "string"},
+    "description": {"type": "string"},
+    "options_from": {"type": "string"},
+}
+_PARAM = {"type": "object", "additionalProperties": False, "properties": _PARAM_KEYS}
+# In an entry: a declaration, or ``use: <shared name>`` plus keys that override it.
+_ENTRY_PARAM = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {
-        "type": {"enum": ["string", "integer", "number", "boolean"]},
-        "multi": {"type": "boolean"},
-        "required": {"type": "boolean"},
-        "default": {},
-        "enum": {"type": "array", "minItems": 1},
-        "minimum": {"type": "number"},
-        "maximum": {"type": "number"},
-        "maxLength": {"type": "integer", "minimum": 1},
-        "label": {"type": "string"},
-        "description": {"type": "string"},
-        "options_from": {"type": "string"},
-    },
+    "properties": {"use": {"type": "string", "pattern": _PARAM_NAME}, **_PARAM_KEYS},
 }
+
+
+def _params_by_name(param: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "propertyNames": {"pattern": _PARAM_NAME}, "additionalProperties": param}
+
+
+# An entry's ``params``: a list of shared names, or a mapping of declarations.
+_ENTRY_PARAMS = {
+    "if": {"type": "array"},
+    "then": {"type": "array", "uniqueItems": True, "items": {"type": "string", "pattern": _PARAM_NAME}},
+    "else": _params_by_name(_ENTRY_PARAM),
+}
+_SHARED_PARAMS = _params_by_name(_PARAM)
 _COMMON = {
     "title": {"type": "string"},
     "description": {"type": "string"},
     "sql": {"type": "string", "minLength": 1},
-    "params": {"type": "object", "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
-               "additionalProperties": _PARAM},
+    "params": _ENTRY_PARAMS,
     "adhoc": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
     "timeout_ms": {"type": "integer", "minimum": 1},
     "max_rows": {"type": "integer", "minimum": 1},
@@ -82,6 +103,7 @@ CATALOG_SCHEMA: dict[str, Any] = catalog_schema(
         "adhoc_filters": _ADHOC_KEY,
     },
     _NAME,
+    shared={"params": _SHARED_PARAMS},
 )
 
 
@@ -131,7 +153,7 @@ class DryContext:
 
     time_range: TimeRange = TimeRange(0, 3_600_000)
     interval_ms: int = 60_000
-    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 _KINDS = (("metrics", "metric"), ("annotations", "annotation"), ("variables", "variable"))
@@ -150,12 +172,14 @@ def load_catalog(document: Mapping[str, Any]) -> Catalog:
         )
         for name, raw in (document.get("adhoc_filters") or {}).items()
     }
+    shared = SharedDefinitions("params", document.get("params"))
     entries: dict[str, Entry] = {}
     for section, kind in _KINDS:
         for name, raw in (document.get(section) or {}).items():
             if name in entries:
                 raise CatalogError(f"{section}.{name}: the name is already used by a {entries[name].kind}")
-            entries[name] = _entry(name, kind, raw, f"{section}.{name}")
+            entries[name] = _entry(name, kind, raw, f"{section}.{name}", shared)
+    shared.check_all_used()
     catalog = Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys))
     _cross_check(catalog)
     return catalog
@@ -172,12 +196,12 @@ def _check_schema(document: Mapping[str, Any]) -> None:
         raise CatalogError(schema_message(exc, "catalog")) from None
 
 
-def _entry(name: str, kind: str, raw: Mapping[str, Any], where: str) -> Entry:
+def _entry(name: str, kind: str, raw: Mapping[str, Any], where: str, shared: SharedDefinitions) -> Entry:
     try:
         min_interval = parse_duration_ms(raw.get("min_interval", "1s"))
     except TimeFormatError as exc:
         raise CatalogError(f"{where}.min_interval: {exc}") from None
-    params = {p: Param.from_dict(p, spec) for p, spec in (raw.get("params") or {}).items()}
+    params = _params(raw.get("params") or {}, f"{where}.params", shared)
     fmt = raw.get("format", "timeseries") if kind == "metric" else kind
     return Entry(
         name=name,
@@ -193,6 +217,19 @@ def _entry(name: str, kind: str, raw: Mapping[str, Any], where: str) -> Entry:
         timeout_ms=raw.get("timeout_ms"),
         max_rows=raw.get("max_rows"),
     )
+
+
+def _params(raw: list[str] | Mapping[str, Any], where: str, shared: SharedDefinitions) -> dict[str, Param]:
+    """An entry's parameters: shared names (a list), or declarations that may ``use`` one."""
+    if isinstance(raw, list):
+        return {p: Param.from_dict(p, shared.use(p, f"{where}.{p}")) for p in raw}
+    params = {}
+    for p, spec in raw.items():
+        if "use" in spec:
+            overrides = {k: v for k, v in spec.items() if k != "use"}
+            spec = {**shared.use(spec["use"], f"{where}.{p}.use"), **overrides}
+        params[p] = Param.from_dict(p, spec)
+    return params
 
 
 def _cross_check(catalog: Catalog) -> None:
@@ -213,14 +250,15 @@ def _cross_check(catalog: Catalog) -> None:
                 except ValueError as exc:
                     raise CatalogError(f"{where}.params.{param.name}.default {exc}") from None
         _dry_compile(entry, where)
-    for key in catalog.adhoc_keys.values():
-        if key.values_sql:
-            _dry_compile(Entry(key.name, "adhoc", key.values_sql, key.label), f"adhoc_filters.{key.name}")
+    for adhoc_key in catalog.adhoc_keys.values():
+        if adhoc_key.values_sql:
+            lister = Entry(adhoc_key.name, "adhoc", adhoc_key.values_sql, adhoc_key.label)
+            _dry_compile(lister, f"adhoc_filters.{adhoc_key.name}")
 
 
 def _dry_compile(entry: Entry, where: str) -> None:
     values = {name: _sample(param) for name, param in entry.params.items()}
-    adhoc = tuple((column, "=", ("x",)) for column in entry.adhoc.values())
+    adhoc = tuple(ColumnFilter(column, "=", ("x",)) for column in entry.adhoc.values())
     try:
         bound = Compiler(DryContext(adhoc=adhoc), MACROS, values).compile(entry.sql)
     except SqlCompileError as exc:

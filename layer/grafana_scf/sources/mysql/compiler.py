@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from grafana_scf.timerange import TimeRange
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MACRO = re.compile(r"\$__([A-Za-z_][A-Za-z0-9_]*)")
@@ -50,13 +53,35 @@ class BoundSql:
     used_macros: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class ColumnFilter:
+    """An ad hoc filter resolved against the catalog: the entry's column SQL, operator, coerced values."""
+
+    column_sql: str
+    operator: str
+    values: tuple[Any, ...]
+
+
+class MacroContext(Protocol):
+    """What macros read: the range, the bucket width, the resolved ad hoc filters."""
+
+    @property
+    def time_range(self) -> TimeRange: ...
+
+    @property
+    def interval_ms(self) -> int: ...
+
+    @property
+    def adhoc(self) -> tuple[ColumnFilter, ...]: ...
+
+
 MacroFunc = Callable[["Compiler", list[str]], str]
 
 
 class Compiler:
     """Compiles one SQL text against one context (range, interval, parameter values)."""
 
-    def __init__(self, context: Any, macros: dict[str, MacroFunc], params: dict[str, Any]) -> None:
+    def __init__(self, context: MacroContext, macros: dict[str, MacroFunc], params: dict[str, Any]) -> None:
         self.context = context
         self.macros = macros
         self.values = params
@@ -87,11 +112,10 @@ class Compiler:
             return end, text[i:end].replace("%", "%%")
         if text.startswith("$__", i):
             return self._macro(text, i)
-        if char == "$" and _IDENT.match(text, i + 1):
-            word = _IDENT.match(text, i + 1).group(0)
+        if char == "$" and (variable := _IDENT.match(text, i + 1)):
+            word = variable.group(0)
             raise SqlCompileError(f"${word}: catalog SQL takes :{word} parameters, not Grafana $variables")
-        if char == ":" and _is_param_start(text, i):
-            name = _IDENT.match(text, i + 1).group(0)
+        if char == ":" and (name := _param_name(text, i)):
             return i + 1 + len(name), self._param(name)
         if char == "%":
             return i + 1, "%%"
@@ -139,11 +163,13 @@ def _starts_comment(text: str, i: int) -> bool:
     return text.startswith("--", i) and (i + 2 == len(text) or text[i + 2] in " \t\r\n")
 
 
-def _is_param_start(text: str, i: int) -> bool:
+def _param_name(text: str, i: int) -> str | None:
+    """The ``name`` of a ``:name`` parameter starting at ``i``, or None (``::``, ``a:b``, a lone ``:``)."""
     before = text[i - 1] if i else " "
     if before == ":" or before.isalnum() or before == "_":
-        return False
-    return _IDENT.match(text, i + 1) is not None
+        return None
+    match = _IDENT.match(text, i + 1)
+    return match.group(0) if match else None
 
 
 def skip_quoted(text: str, i: int) -> int:

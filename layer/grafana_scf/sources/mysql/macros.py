@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from grafana_scf.sources.mysql.compiler import Compiler, Fill, MacroArgumentError, unquote
+from grafana_scf.sources.mysql.compiler import Compiler, Fill, MacroArgumentError, MacroFunc, unquote
 from grafana_scf.timerange import TimeFormatError, format_duration, parse_duration_ms
 
-MACROS: dict[str, Callable[[Compiler, list[str]], str]] = {}
+MACROS: dict[str, MacroFunc] = {}
 
 
-def macro(name: str, arity: tuple[int, int]):
+def macro(name: str, arity: tuple[int, int]) -> Callable[[MacroFunc], MacroFunc]:
     """Register a macro taking between ``arity[0]`` and ``arity[1]`` arguments."""
 
-    def register(func):
+    def register(func: MacroFunc) -> MacroFunc:
         def checked(compiler: Compiler, args: list[str]) -> str:
             low, high = arity
             if not low <= len(args) <= high:
@@ -37,7 +37,7 @@ def macro(name: str, arity: tuple[int, int]):
 
 # FROM_UNIXTIME answers NULL outside 1970..2038 on MariaDB (and before 1970 on MySQL),
 # which would turn a wide range into an empty result: clamp to what both accept.
-_UNIX_TIME_MAX = 2_147_483_647
+UNIX_TIME_MAX = 2_147_483_647
 
 
 def _from(c: Compiler) -> str:
@@ -49,12 +49,12 @@ def _to(c: Compiler) -> str:
 
 
 def _from_datetime(c: Compiler) -> str:
-    value = min(max(c.context.time_range.from_s, 0), _UNIX_TIME_MAX)
+    value = min(max(c.context.time_range.from_s, 0), UNIX_TIME_MAX)
     return f"FROM_UNIXTIME({c.bind(value, '__from_dt')})"
 
 
 def _to_datetime(c: Compiler) -> str:
-    value = min(max(c.context.time_range.to_s, 0), _UNIX_TIME_MAX)
+    value = min(max(c.context.time_range.to_s, 0), UNIX_TIME_MAX)
     return f"FROM_UNIXTIME({c.bind(value, '__to_dt')})"
 
 
@@ -204,11 +204,11 @@ def adhoc_filters(c: Compiler, args: list[str]) -> str:
     The column is catalog text (never the client's key); every value is bound.
     """
     clauses = []
-    for column_sql, operator, values in c.context.adhoc:
-        column = c.sql(column_sql)
-        if operator in LIST_OPERATORS:
-            placeholders = ", ".join(c.bind(v) for v in values) or "NULL"
-            clauses.append(f"{column} {LIST_OPERATORS[operator]} ({placeholders})")
+    for item in c.context.adhoc:
+        column = c.sql(item.column_sql)
+        if item.operator in LIST_OPERATORS:
+            placeholders = ", ".join(c.bind(v) for v in item.values) or "NULL"
+            clauses.append(f"{column} {LIST_OPERATORS[item.operator]} ({placeholders})")
         else:
-            clauses.append(f"{column} {COMPARISONS[operator]} {c.bind(values[0])}")
+            clauses.append(f"{column} {COMPARISONS[item.operator]} {c.bind(item.values[0])}")
     return "(" + " AND ".join(clauses) + ")" if clauses else "TRUE"

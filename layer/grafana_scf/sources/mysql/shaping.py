@@ -16,6 +16,7 @@ from typing import Any
 
 from grafana_scf.errors import ServiceError
 from grafana_scf.frames import Field, Frame, series_frame
+from grafana_scf.sources.mysql.buckets import check_answer_size, check_buckets, fill_window
 from grafana_scf.sources.mysql.compiler import Fill
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -72,13 +73,14 @@ def to_text(value: Any) -> str | None:
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {"time": to_epoch_ms, "number": to_number, "string": to_text}
+Row = tuple[Any, ...]  # one result row, as PyMySQL returns it
 # PyMySQL already returns int/float for these (no per-value conversion needed).
 _NATIVE_NUMBER_TYPES = {1, 2, 3, 4, 5, 8, 9, 13}
 _DATETIME_TYPES = {7, 12}
 _ONE_MS = dt.timedelta(milliseconds=1)
 
 
-def _column(rows: Sequence[tuple], index: int, kind: str, type_code: int | None = None) -> list[Any]:
+def _column(rows: Sequence[Row], index: int, kind: str, type_code: int | None = None) -> list[Any]:
     """One column's values converted for ``kind``; the common types take a fast path."""
     raw = [row[index] for row in rows]
     if kind == "number" and type_code in _NATIVE_NUMBER_TYPES:
@@ -99,7 +101,7 @@ def _epoch_column(raw: list[Any]) -> list[Any]:
     return [None if v is None else int(v * 1000) for v in raw]
 
 
-def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> Frame:
+def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[Row]) -> Frame:
     """Every column, typed; DATETIME columns as epoch ms."""
     fields = []
     for index, (column, type_code) in enumerate(columns):
@@ -111,11 +113,22 @@ def table_frame(name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
 def time_series_frames(
     entry_name: str,
     columns: list[tuple[str, int]],
-    rows: Sequence[tuple],
+    rows: Sequence[Row],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    truncated: bool = False,
+    max_buckets: int | None = None,
+    max_answer_bytes: int | None = None,
 ) -> list[Frame]:
-    """Long rows -> one ``[time, value]`` frame per (labels, value column)."""
+    """Long rows -> one ``[time, value]`` frame per (labels, value column).
+
+    ``truncated``: the rows were cut at the row cap. Rows come in time order, so the
+    rows after the cut are at or after the last time seen: the fill stops before that
+    time, and the last bucket keeps only the values the rows hold. No zero is made up
+    for a bucket the database was never asked to finish.
+
+    With a fill, the caps are checked before any series is filled: buckets per series
+    (``max_buckets``) and the least size of the answer (``max_answer_bytes``)."""
     names = [c[0] for c in columns]
     time_index = next((i for i, n in enumerate(names) if n.lower() in _TIME_NAMES), None)
     if time_index is None:
@@ -127,8 +140,11 @@ def time_series_frames(
     if not value_indexes:
         raise ShapeError(f"{entry_name}: a time series needs at least one numeric column; got {names}")
     times = _column(rows, time_index, "time", columns[time_index][1])
+    cut_ms = max((t for t in times if t is not None), default=None) if truncated else None
     values_by_index = {i: _column(rows, i, "number", columns[i][1]) for i in value_indexes}
     groups = _group_rows(rows, names, label_indexes, metric_index)
+    if fill is not None and max_answer_bytes is not None:
+        check_answer_size(len(groups) * len(value_indexes), range_ms, fill.interval_ms, max_answer_bytes)
     frames = []
     for (metric, labels), positions in groups.items():
         whole = len(positions) == len(rows)
@@ -137,16 +153,24 @@ def time_series_frames(
             column = values_by_index[index]
             values = column if whole else [column[p] for p in positions]
             name = metric if metric is not None else names[index]
-            frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms))
+            series = _series_frame(
+                name, series_times, values, dict(labels), fill, range_ms, cut_ms, max_buckets
+            )
+            frames.append(series)
     return frames
 
 
+# The rows of one series share (metric or None, ((label, value), ...)). A plain tuple, not a
+# dataclass: every row is hashed into it, and a tuple hashes and compares in C.
+SeriesKey = tuple[str | None, tuple[tuple[str, str], ...]]
+
+
 def _group_rows(
-    rows: Sequence[tuple], names: list[str], label_indexes: list[int], metric_index: int | None
-) -> dict[tuple[str | None, tuple], list[int]]:
+    rows: Sequence[Row], names: list[str], label_indexes: list[int], metric_index: int | None
+) -> dict[SeriesKey, list[int]]:
     if not label_indexes and metric_index is None:
         return {(None, ()): list(range(len(rows)))}
-    groups: dict[tuple[str | None, tuple], list[int]] = {}
+    groups: dict[SeriesKey, list[int]] = {}
     for position, row in enumerate(rows):
         metric = to_text(row[metric_index]) if metric_index is not None else None
         labels = tuple((names[i], to_text(row[i]) or "") for i in label_indexes)
@@ -161,22 +185,37 @@ def _series_frame(
     labels: dict[str, str],
     fill: Fill | None,
     range_ms: tuple[int, int],
+    cut_ms: int | None = None,
+    max_buckets: int | None = None,
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    times, values = apply_fill(times, values, fill, range_ms)
-    return series_frame(name, times, values, labels, time_config={"interval": fill.interval_ms})
+    filled_times, filled_values = apply_fill(times, values, fill, range_ms, cut_ms, max_buckets)
+    return series_frame(name, filled_times, filled_values, labels, time_config={"interval": fill.interval_ms})
 
 
 def apply_fill(
-    times: list[int | None], values: list[Any], fill: Fill, range_ms: tuple[int, int]
+    times: list[int | None],
+    values: list[Any],
+    fill: Fill,
+    range_ms: tuple[int, int],
+    cut_ms: int | None = None,
+    max_buckets: int | None = None,
 ) -> tuple[list[int], list[Any]]:
-    """Every bucket of the range present, empty ones filled as the macro asked."""
+    """Every bucket of the range present, empty ones filled as the macro asked; with
+    ``cut_ms`` (a result cut at the row cap) only the buckets before it.
+
+    The range is clamped to the window the SQL can match (1970-2038); more than
+    ``max_buckets`` buckets is refused before one is built."""
     width = fill.interval_ms
+    if max_buckets is not None:
+        check_buckets(range_ms, width, max_buckets, "fill")
     known = {t: v for t, v in zip(times, values) if t is not None}
-    start = range_ms[0] - range_ms[0] % width
-    buckets = list(range(start, range_ms[1] + 1, width))
-    extra = sorted(t for t in known if t < start or t > range_ms[1])
+    start, end = fill_window(range_ms, width)
+    if cut_ms is not None:
+        end = min(end, cut_ms - 1)
+    buckets = range(start, end + 1, width)
+    extra = sorted(t for t in known if t < start or t > end)
     out_times, out_values, previous = [], [], None
     for bucket in sorted(set(buckets).union(extra)):
         if bucket in known:
@@ -196,7 +235,7 @@ def apply_fill(
 _ANNOTATION_FIELDS = {"time": "time", "timeend": "timeEnd", "title": "title", "text": "text", "tags": "tags"}
 
 
-def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]) -> Frame:
+def annotation_frame(entry_name: str, columns: list[tuple[str, int]], rows: Sequence[Row]) -> Frame:
     """Columns time, timeEnd?, title?, text, tags? (comma-separated) -> an annotation frame."""
     by_name = {name.lower(): i for i, (name, _) in enumerate(columns)}
     missing = [c for c in ("time", "text") if c not in by_name]
@@ -225,7 +264,7 @@ def _tags(value: Any) -> list[str]:
 
 
 def variable_options(
-    entry_name: str, columns: list[tuple[str, int]], rows: Sequence[tuple]
+    entry_name: str, columns: list[tuple[str, int]], rows: Sequence[Row]
 ) -> list[dict[str, str]]:
     """``__value``/``__text`` columns (or value, then text) -> ``[{__text, __value}]``."""
     names = [c[0] for c in columns]

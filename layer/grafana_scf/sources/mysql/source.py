@@ -7,20 +7,23 @@ columns. No SQL text ever comes from the client.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from grafana_scf.errors import BadRequestError, QueryError, ServiceError
+from grafana_scf import deadline
+from grafana_scf.errors import BadRequestError, DownstreamError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
+from grafana_scf.sources.mysql.buckets import check_buckets
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
-from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
+from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
@@ -35,7 +38,7 @@ class QueryContext:
 
     time_range: TimeRange
     interval_ms: int
-    adhoc: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    adhoc: tuple[ColumnFilter, ...] = ()
 
 
 class MySqlSource:
@@ -43,15 +46,25 @@ class MySqlSource:
 
     kind = "mysql"
 
-    def __init__(self, catalog: Catalog, database: Database, max_rows: int) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        database: Database,
+        max_rows: int,
+        max_buckets: int = 50_000,
+        max_answer_bytes: int = 6_000_000,
+    ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
+        self.max_buckets = max_buckets
+        self.max_answer_bytes = max_answer_bytes
 
     @classmethod
-    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path):
+    def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
-        return cls(load_catalog(document), database, settings.max_rows)
+        limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
+        return cls(load_catalog(document), database, settings.max_rows, *limits)
 
     # -- health and discovery -------------------------------------------------
 
@@ -102,6 +115,9 @@ class MySqlSource:
         adhoc, ignored = self._adhoc(entry, query.filters)
         context = QueryContext(query.time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
+        if bound.fill is not None:
+            span = (query.time_range.from_ms, query.time_range.to_ms)
+            check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
             result = self._run(entry, bound)
         except RegexpError as exc:
@@ -112,7 +128,9 @@ class MySqlSource:
             frame.meta["executedQueryString"] = result.executed
             frame.meta.setdefault("custom", {})["intervalMs"] = interval
             if result.truncated:
-                frame.notice(f"{entry.name}: result cut at {self._max_rows(entry)} rows; narrow the range")
+                cut = f"{entry.name}: result cut at {self._max_rows(entry)} rows"
+                frame.meta["custom"]["truncated"] = cut
+                frame.notice(f"{cut}; the series stop at the last row read; narrow the range")
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
         return frames
@@ -134,16 +152,36 @@ class MySqlSource:
             raise QueryError(f"{entry.name}: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
 
     def _run(self, entry: Entry, bound: BoundSql) -> QueryResult:
-        return self.database.execute(
-            bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=entry.timeout_ms
-        )
+        limit_ms, by_deadline = self._time_limit_ms(entry)
+        try:
+            return self.database.execute(
+                bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=limit_ms
+            )
+        except DownstreamError as exc:
+            if by_deadline and exc.status == HTTPStatus.GATEWAY_TIMEOUT:
+                raise deadline.current().exceeded("MySQL") from None
+            raise
+
+    def _time_limit_ms(self, entry: Entry) -> tuple[int, bool]:
+        """The statement's server-side limit: the entry's ``timeout_ms`` or
+        ``MYSQL_QUERY_TIMEOUT_MS``, or the request's time left when that is shorter
+        (then ``True``). No time left: the 504 now (0 would mean "no limit" to the server)."""
+        configured = entry.timeout_ms or self.database.settings.query_timeout_ms
+        left_ms = int(min(deadline.current().remaining_s() * 1000, configured + 1))
+        if left_ms < 1:
+            raise deadline.current().exceeded("MySQL")
+        return (left_ms, True) if left_ms < configured else (configured, False)
 
     def _shape(self, entry: Entry, bound: BoundSql, result: QueryResult, tr: TimeRange) -> list[Frame]:
         columns, rows = result.columns, result.rows
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
-            frames = shaping.time_series_frames(entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms))
+            limits = (self.max_buckets, self.max_answer_bytes)
+            span = (tr.from_ms, tr.to_ms)
+            frames = shaping.time_series_frames(
+                entry.name, columns, rows, bound.fill, span, result.truncated, *limits
+            )
             for frame in frames:
                 _apply_unit(frame, entry.unit)
             return frames or [series_frame(entry.name, [], [])]
@@ -153,9 +191,10 @@ class MySqlSource:
 
     def _adhoc(
         self, entry: Entry, filters: tuple[AdhocFilter, ...]
-    ) -> tuple[tuple[tuple[str, str, tuple[Any, ...]], ...], list[str]]:
-        """Resolved (column, operator, values) for the filters this entry supports."""
-        resolved, ignored = [], []
+    ) -> tuple[tuple[ColumnFilter, ...], list[str]]:
+        """The filters this entry supports, resolved to its columns; the keys it ignores."""
+        resolved: list[ColumnFilter] = []
+        ignored: list[str] = []
         for item in filters:
             key = self.catalog.adhoc_keys.get(item.key)
             if key is None:
@@ -168,7 +207,7 @@ class MySqlSource:
                 continue
             raw = item.values if item.operator in LIST_OPERATORS else (item.value,)
             values = tuple(_adhoc_value(key.type, v, item.key) for v in raw)
-            resolved.append((entry.adhoc[item.key], item.operator, values))
+            resolved.append(ColumnFilter(entry.adhoc[item.key], item.operator, values))
         return tuple(resolved), ignored
 
     # -- variables and tags ------------------------------------------------------
@@ -224,9 +263,12 @@ def _metric_option(entry: Entry) -> dict[str, Any]:
 def _adhoc_value(kind: str, value: Any, key: str) -> Any:
     if kind == "number":
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise BadRequestError(f"ad hoc filter {key!r}: {value!r} is not a finite number")
+        return number
     if value is None or isinstance(value, (dict, list)):
         raise BadRequestError(f"ad hoc filter {key!r}: a value is required")
     try:
