@@ -149,7 +149,7 @@ def test_the_replay_notices_a_target_without_data(dashboards, datasources, funct
 RAW_JSON_VARIABLES = [
     ("infrastructure.json", "cvm"),
     ("infrastructure.json", "cdb"),
-    ("serverless.json", "function"),
+    ("serverless-app.json", "function"),
 ]
 
 
