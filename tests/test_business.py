@@ -259,14 +259,38 @@ def test_metric_payload_options(business_db, admin_db):
     assert status == 400 and "no parameter named 'nope'" in answer["message"]
 
 
-def test_a_failing_target_fails_the_request_naming_its_ref(business_db):
+def test_failing_targets_keep_the_good_ones_and_name_their_error(business_db, grafana):
+    """One failed refId no longer blanks the panel: Grafana's toDataFrame keeps the good
+    frames and, for each failed refId, a frame with no fields whose error notice the panel shows."""
     status, answer = query(business_db, target("signups"), target("recent_users", "B", limit="many"),
                            target("nope", "C"))  # fmt: skip
+    assert status == 200
+    frames = grafana.convert(answer)
+    assert [f["refId"] for f in frames] == ["A", "B", "C"]
+    assert frames[0]["fields"] and frames[0]["length"] > 0
+    expected = {"B": "parameter 'limit' must be an integer", "C": "no catalog entry 'nope'"}
+    for frame in frames[1:]:
+        needle = expected[frame["refId"]]
+        assert frame["fields"] == [] and frame["length"] == 0
+        (notice,) = frame["meta"]["notices"]
+        assert notice["severity"] == "error"
+        assert notice["text"].startswith(f"{frame['refId']}: ") and needle in notice["text"]
+        assert frame["meta"]["custom"]["status"] == 400
+
+
+def test_every_target_failing_is_an_error_answer(business_db):
+    status, answer = query(business_db, target("recent_users", "B", limit="many"), target("nope", "C"))
     assert status == 400
     assert answer["refId"] == "B"
     assert answer["message"].startswith("B: recent_users: parameter 'limit' must be an integer")
     assert "C: no catalog entry 'nope'" in answer["message"]
     assert {e["refId"] for e in answer["errors"]} == {"B", "C"}
+
+
+def test_rows_format_fails_loudly_on_any_failed_ref(business_db):
+    status, answer = query(business_db, target("signups"), target("nope", "C"), format="rows")
+    assert status == 400
+    assert answer["refId"] == "C" and "no catalog entry 'nope'" in answer["message"]
 
 
 def test_hidden_and_empty_targets_are_skipped(business_db):

@@ -1,8 +1,13 @@
 """The one place that turns results into the wire format Grafana reads.
 
-The JSON datasource cannot carry a per-target error inside a 200, so a request
-with any failed refId is answered with that error (4xx/5xx, ``message`` naming the
-refId); otherwise the answer is the array of frame DTOs.
+The JSON datasource has no error field inside a 200: the plugin hands each element
+of the answer to ``toDataFrame`` and nothing else. So when some refIds worked and
+others failed, the answer keeps the frames of those that worked and carries each
+failure as a frame of its own: the failed refId, no fields, and the error as a
+``meta.notices`` entry of severity ``error`` (Grafana shows frame notices on the
+panel header). When every refId failed, the answer is the error itself (4xx/5xx,
+``message`` naming the refIds). The ``rows`` format (alert rules) has no notices:
+any failed refId fails the whole answer there.
 """
 
 from __future__ import annotations
@@ -18,16 +23,36 @@ from grafana_scf.transport import Response
 def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Response:
     """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
-    if not failures and answer_format == "rows":
-        failures = truncated_failures(result)
-    if failures:
-        return render_failures(failures)
     if answer_format == "rows":
-        return Response.json(flat_rows(result))
-    frames = [
-        frame.to_dto(ref_id) for ref_id, response in result.responses.items() for frame in response.frames
-    ]
-    return Response.json(frames)
+        failures = failures or truncated_failures(result)
+        return render_failures(failures) if failures else Response.json(flat_rows(result))
+    if failures and len(failures) == len(result.responses):
+        return render_failures(failures)
+    return Response.json(frame_dtos(result))
+
+
+def frame_dtos(result: QueryDataResponse) -> list[dict[str, Any]]:
+    """Every refId in request order: its frames, or one error frame when it failed."""
+    dtos: list[dict[str, Any]] = []
+    for ref_id, response in result.responses.items():
+        if response.ok:
+            dtos.extend(frame.to_dto(ref_id) for frame in response.frames)
+        else:
+            dtos.append(error_frame(ref_id, response))
+    return dtos
+
+
+def error_frame(ref_id: str, response: DataResponse) -> dict[str, Any]:
+    """A failed refId among working ones: no fields, the error as a notice Grafana shows
+    on the panel, and the status and source under ``meta.custom`` for other clients."""
+    text = f"{ref_id}: {response.error}"
+    custom = {"error": response.error, "status": response.status, "errorSource": response.error_source}
+    return {
+        "refId": ref_id,
+        "name": ref_id,
+        "fields": [],
+        "meta": {"notices": [{"severity": "error", "text": text}], "custom": custom},
+    }
 
 
 def truncated_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
