@@ -24,7 +24,7 @@ def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Re
     """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
     if answer_format == "rows":
-        failures = failures or truncated_failures(result)
+        failures = failures or unsaid_failures(result)
         return render_failures(failures) if failures else Response.json(flat_rows(result))
     if failures and len(failures) == len(result.responses):
         return render_failures(failures)
@@ -55,18 +55,26 @@ def error_frame(ref_id: str, response: DataResponse) -> dict[str, Any]:
     }
 
 
-def truncated_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
-    """Every refId whose result was cut at a row cap, as a 400: flat rows carry no notice,
-    and an alert rule must evaluate to an error, never to part of the data."""
+def unsaid_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
+    """Every refId whose frames carry what only a notice could say, as a 400: flat rows
+    carry no notice, and an alert rule must evaluate to an error, never to other data
+    than it asked for. A result cut at a row cap; an ad hoc filter key left unapplied."""
     failures = []
     for ref_id, response in result.responses.items():
-        cuts = {str(f.meta.get("custom", {}).get("truncated")) for f in response.frames}
-        cuts.discard("None")
+        customs = [f.meta.get("custom", {}) for f in response.frames]
+        cuts = sorted({str(c["truncated"]) for c in customs if c.get("truncated")})
+        unknown = sorted({key for c in customs for key in c.get("unknownFilterKeys", ())})
+        problems = []
         if cuts:
-            message = (
-                f"{'; '.join(sorted(cuts))}; the rows format answers whole results only: narrow the range"
+            whole = "the rows format answers whole results only: narrow the range"
+            problems.append(f"{'; '.join(cuts)}; {whole}")
+        if unknown:
+            problems.append(
+                f"ad hoc filter key {', '.join(map(repr, unknown))} is not offered; the rows format "
+                "cannot say that a filter was left unapplied: remove it"
             )
-            failures.append((ref_id, DataResponse.failed(HTTPStatus.BAD_REQUEST, message)))
+        if problems:
+            failures.append((ref_id, DataResponse.failed(HTTPStatus.BAD_REQUEST, "; ".join(problems))))
     return failures
 
 
