@@ -123,7 +123,11 @@ def render_failures(failures: list[tuple[str, DataResponse]]) -> Response:
 
 
 def render_error(error: ServiceError) -> Response:
-    return Response.error(error.status, error.message, getattr(error, "headers", None))
+    """``{"message"}``; errors with a ``code`` add ``error: {code, message}``, the shape the
+    simpod plugin's health check reads (it shows only the status text otherwise)."""
+    code = getattr(error, "code", None)
+    extra = {"error": {"code": code, "message": error.message}} if code else {}
+    return Response.error(error.status, error.message, getattr(error, "headers", None), **extra)
 
 
 def render_rows(frames: list[Frame]) -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ class MySqlSource:
         try:
             version = self.database.ping()
         except ServiceError as exc:
-            return HealthResult("ERROR", f"database: {exc.message}")
+            return HealthResult("ERROR", f"database: {exc.message}", code="DATABASE_UNAVAILABLE")
         count = len(self.catalog.of_kind("metric"))
         return HealthResult(
             "OK",
