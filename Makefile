@@ -1,5 +1,6 @@
 # Two commands matter:  make demo  (run it)  and  make test  (test it).
-# Everything they need is installed here, into .venv and tests/grafana/node_modules:
+# Everything they need is installed here, into .venv and the test Node packages
+# (tests/grafana/node_modules, tests/alerting/node_modules):
 # the demo installs only what running needs; test and lint add their tool chains.
 
 PYTHON ?= python3
@@ -8,6 +9,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 DEV_STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := tests/grafana/node_modules/.installed
+ALERT_NODE_STAMP := tests/alerting/node_modules/.installed
 
 .PHONY: demo serve seed layer validators test test-slow lint mariadb install clean
 
@@ -31,6 +33,11 @@ $(NODE_STAMP): tests/grafana/package.json tests/grafana/package-lock.json
 	npm ci --prefix tests/grafana --omit=peer --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The npm jsonata package: evaluates the alert rules' root selectors (tests/alerting).
+$(ALERT_NODE_STAMP): tests/alerting/package.json tests/alerting/package-lock.json
+	npm ci --prefix tests/alerting --no-audit --no-fund --loglevel=error
+	touch $@
+
 mariadb:
 	scripts/ensure-mariadb
 
@@ -52,10 +59,10 @@ validators: $(RUN_STAMP)
 demo: seed serve
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
-test: $(DEV_STAMP) $(NODE_STAMP) mariadb
+test: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) mariadb
 	$(BIN)/pytest -q
 
-test-slow: $(DEV_STAMP) $(NODE_STAMP) mariadb
+test-slow: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
 lint: $(DEV_STAMP)
@@ -64,4 +71,4 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) tests/grafana/node_modules build layer/build
+	rm -rf $(VENV) tests/grafana/node_modules tests/alerting/node_modules build layer/build
