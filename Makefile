@@ -1,6 +1,6 @@
 # Two commands matter:  make demo  (run it)  and  make test  (test it).
-# Everything they need is installed here, into .venv and the test Node packages
-# (tests/grafana/node_modules, tests/alerting/node_modules):
+# Everything they need is installed here, into .venv, tests/grafana/node_modules,
+# tests/alerting/node_modules and tests/deploy/toolkit/node_modules:
 # the demo installs only what running needs; test and lint add their tool chains.
 
 PYTHON ?= python3
@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 DEV_STAMP  := $(VENV)/.installed-dev
 NODE_STAMP := tests/grafana/node_modules/.installed
+TOOLKIT_STAMP := tests/deploy/toolkit/node_modules/.installed
 ALERT_NODE_STAMP := tests/alerting/node_modules/.installed
 
 .PHONY: demo serve seed layer validators test test-slow lint mariadb install clean
@@ -38,6 +39,11 @@ $(ALERT_NODE_STAMP): tests/alerting/package.json tests/alerting/package-lock.jso
 	npm ci --prefix tests/alerting --no-audit --no-fund --loglevel=error
 	touch $@
 
+# tencent-component-toolkit, what the deploy's components call (tests/deploy/test_toolkit_deploy.py).
+$(TOOLKIT_STAMP): tests/deploy/toolkit/package.json tests/deploy/toolkit/package-lock.json
+	npm ci --prefix tests/deploy/toolkit --no-audit --no-fund --loglevel=error
+	touch $@
+
 mariadb:
 	scripts/ensure-mariadb
 
@@ -59,10 +65,10 @@ validators: $(RUN_STAMP)
 demo: seed serve
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
-test: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) mariadb
+test: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q
 
-test-slow: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) mariadb
+test-slow: $(DEV_STAMP) $(NODE_STAMP) $(ALERT_NODE_STAMP) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
 lint: $(DEV_STAMP)
@@ -71,4 +77,4 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) tests/grafana/node_modules tests/alerting/node_modules build layer/build
+	rm -rf $(VENV) tests/grafana/node_modules tests/alerting/node_modules tests/deploy/toolkit/node_modules build layer/build

@@ -102,6 +102,19 @@ def call(app, method, path, body=None, headers=None):
         ),
         ("/metric-payload-options", {"metric": "signups"}, 400, "body is missing required field(s): name"),
         ("/variable", {"payload": {}}, 400, "payload.target must name a variable query"),
+        (
+            "/variable",
+            {"payload": "projects"},
+            400,
+            'variable: payload must be a JSON object such as {"target": "projects"} (or a string '
+            "holding one), not the string 'projects'",
+        ),
+        (
+            "/query",
+            {"range": {"from": 1, "to": 2}, "targets": [{"refId": "A", "target": "x", "payload": "[1]"}]},
+            400,
+            "A: payload must be a JSON object (or a string holding one), not the string '[1]'",
+        ),
         ("/tag-values", {}, 400, "body is missing required field(s): key"),
         ("/annotations", {"range": {"from": 1, "to": 2}, "annotation": {}}, 400, "annotation.query"),
     ],

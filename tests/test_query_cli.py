@@ -81,3 +81,38 @@ def test_help_lists_every_command():
 )
 def test_sparkline(values, expected):
     assert sparkline(values) == expected
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(db_settings):
+    """``labelhub query ... --json | head``: no BrokenPipeError traceback."""
+    env = {**os.environ, **{k: str(v) for k, v in db_settings.items() if v is not None}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labelhub_tools", "query", "business", "signups", "--from", FROM, "--to", TO,
+         "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    process.stdout.close()  # the reader is gone before the answer is written
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_bad_payload_names_the_option(db_settings):
+    done = run_cli("query", "business", "recent_users", "--payload", "{bad", settings=db_settings)
+    assert done.returncode == 1
+    assert done.stderr.startswith("--payload '{bad': not a JSON object")
+    done = run_cli("query", "business", "recent_users", "--payload", "[5]", settings=db_settings)
+    assert done.returncode == 1
+    assert "--payload '[5]': expected a JSON object" in done.stderr
+
+
+def test_in_process_no_warning_about_an_unset_token_and_no_info_lines(db_settings):
+    done = run_cli("query", "business", "signups", "--from", FROM, "--to", TO, settings=db_settings)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    done = run_cli(
+        "query", "business", "signups", "--from", FROM, "--to", TO, "--log-level", "INFO",
+        settings=db_settings,
+    )  # fmt: skip
+    assert "POST /query -> 200" in done.stderr and "DATASOURCE_TOKEN" not in done.stderr

@@ -19,6 +19,7 @@ from grafana_scf.auth import check_token
 from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.errors import ServiceError
 from grafana_scf.events import infer_event
+from grafana_scf.limits import RequestLimits
 from grafana_scf.render import render_error
 from grafana_scf.routes import Router
 from grafana_scf.settings import read_settings
@@ -33,13 +34,18 @@ class App:
     """Routes HTTP events to one data source; never raises out of ``handle``."""
 
     def __init__(
-        self, source: Source, token: str | None = None, name: str = "function", debug: bool = False
+        self,
+        source: Source,
+        token: str | None = None,
+        name: str = "function",
+        debug: bool = False,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.source = source
         self.token = token
         self.name = name
         self.debug = debug
-        self.router = Router(source)
+        self.router = Router(source, limits)
         if not token:
             log.warning("%s: DATASOURCE_TOKEN is not set: every route is open", name)
 
@@ -120,4 +126,5 @@ def create_app(index_file: str | os.PathLike[str], **overrides: Any) -> App:
         token=settings.datasource_token,
         name=function_dir.name,
         debug=settings.grafana_backend_debug,
+        limits=RequestLimits.from_settings(settings),
     )

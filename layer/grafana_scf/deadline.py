@@ -74,6 +74,12 @@ class Deadline:
                 f"{what} did not finish within the request's time limit ({self.budget_s:.1f} s)"
             )
 
+    def exceeded(self, backend: str) -> DeadlineExceeded:
+        """The 504 for work the time ran out on: ``MySQL did not answer within …``."""
+        return DeadlineExceeded(
+            f"{backend} did not answer within the request's time limit ({self.budget_s:.1f} s)"
+        )
+
 
 UNBOUNDED = Deadline(at=float("inf"), budget_s=float("inf"))
 """What ``current()`` answers outside a request: no limit."""

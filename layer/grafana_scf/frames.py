@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
+from grafana_scf.deadline import DeadlineExceeded
 from grafana_scf.errors import ErrorSource, QueryError
 
 FieldType = Literal["time", "number", "string", "boolean", "other"]
@@ -88,6 +89,8 @@ class DataResponse:
     error: str | None = None
     status: int = HTTPStatus.OK
     error_source: ErrorSource | None = None
+    out_of_time: bool = False
+    """The request's deadline ran out under this query: nothing after it can run either."""
 
     @classmethod
     def failed(cls, status: int, message: str, source: ErrorSource = "downstream") -> DataResponse:
@@ -96,7 +99,9 @@ class DataResponse:
     @classmethod
     def from_error(cls, error: Exception) -> DataResponse:
         wrapped = QueryError.from_error(error)
-        return cls.failed(wrapped.status, wrapped.message, wrapped.source)
+        failed = cls.failed(wrapped.status, wrapped.message, wrapped.source)
+        failed.out_of_time = isinstance(error, DeadlineExceeded)
+        return failed
 
     @property
     def ok(self) -> bool:

@@ -174,13 +174,20 @@ def parse_payload(raw: Any, where: str) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
     if isinstance(raw, str):
+        if not raw.lstrip().startswith("{"):
+            raise BadRequestError(f"{where}: payload must be {_shape(where)}, not the string {raw[:40]!r}")
         try:
             raw = json.loads(raw)
         except ValueError as exc:
             raise BadRequestError(f"{where}: payload is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise BadRequestError(f"{where}: payload must be a JSON object")
+        raise BadRequestError(f"{where}: payload must be {_shape(where)}")
     return raw
+
+
+def _shape(where: str) -> str:
+    example = ' such as {"target": "projects"}' if where == "variable" else ""
+    return f"a JSON object{example} (or a string holding one)"
 
 
 def _range(body: Mapping[str, Any], where: str = "range") -> TimeRange:

@@ -7,39 +7,76 @@ failure as a frame of its own: the failed refId, no fields, and the error as a
 ``meta.notices`` entry of severity ``error`` (Grafana shows frame notices on the
 panel header). When every refId failed, the answer is the error itself (4xx/5xx,
 ``message`` naming the refIds). The ``rows`` format (alert rules) has no notices:
-any failed refId fails the whole answer there.
+any failed refId fails the whole answer there. The body is serialised piece by piece
+and measured as it grows: one over ``max_bytes`` (SCF's 6 MB response limit) is
+refused with a 400 naming the refIds, before it is ever whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
 from grafana_scf.errors import ServiceError
 from grafana_scf.frames import DataResponse, Frame, QueryDataResponse
-from grafana_scf.transport import Response
+from grafana_scf.limits import AnswerTooLarge
+from grafana_scf.transport import JSON_HEADERS, Response, encode_json
+
+_ROWS_PER_PIECE = 1000
 
 
-def render_query(result: QueryDataResponse, answer_format: str = "frames") -> Response:
+def render_query(
+    result: QueryDataResponse, answer_format: str = "frames", max_bytes: int | None = None
+) -> Response:
     """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
     if answer_format == "rows":
         failures = failures or unsaid_failures(result)
-        return render_failures(failures) if failures else Response.json(flat_rows(result))
-    if failures and len(failures) == len(result.responses):
+    if failures and (answer_format == "rows" or len(failures) == len(result.responses)):
         return render_failures(failures)
-    return Response.json(frame_dtos(result))
+    pieces = _row_pieces(result) if answer_format == "rows" else _frame_pieces(result)
+    try:
+        return _measured_array(pieces, max_bytes)
+    except AnswerTooLarge as exc:
+        answered = [ref for ref, response in result.responses.items() if response.frames]
+        too_large = [(ref, DataResponse.from_error(exc)) for ref in answered]
+        return render_failures(failures + too_large)
 
 
-def frame_dtos(result: QueryDataResponse) -> list[dict[str, Any]]:
+def _measured_array(pieces: Iterator[list[Any]], max_bytes: int | None) -> Response:
+    """A JSON array written piece by piece, refused as soon as it outgrows ``max_bytes``."""
+    parts: list[bytes] = []
+    size = 2
+    for piece in pieces:
+        encoded = encode_json(piece)[1:-1]
+        if not encoded:
+            continue
+        size += len(encoded) + (1 if parts else 0)
+        if max_bytes is not None and size > max_bytes:
+            raise AnswerTooLarge(size, max_bytes)
+        parts.append(encoded)
+    return Response(200, b"[" + b",".join(parts) + b"]", dict(JSON_HEADERS))
+
+
+def _frame_pieces(result: QueryDataResponse) -> Iterator[list[Any]]:
     """Every refId in request order: its frames, or one error frame when it failed."""
-    dtos: list[dict[str, Any]] = []
     for ref_id, response in result.responses.items():
-        if response.ok:
-            dtos.extend(frame.to_dto(ref_id) for frame in response.frames)
-        else:
-            dtos.append(error_frame(ref_id, response))
-    return dtos
+        if not response.ok:
+            yield [error_frame(ref_id, response)]
+        for frame in response.frames:
+            yield [frame.to_dto(ref_id)]
+
+
+def _row_pieces(result: QueryDataResponse) -> Iterator[list[Any]]:
+    piece: list[dict[str, Any]] = []
+    for row in _iter_rows(result):
+        piece.append(row)
+        if len(piece) == _ROWS_PER_PIECE:
+            yield piece
+            piece = []
+    if piece:
+        yield piece
 
 
 def error_frame(ref_id: str, response: DataResponse) -> dict[str, Any]:
@@ -90,35 +127,41 @@ def flat_rows(result: QueryDataResponse) -> list[dict[str, Any]]:
     table row keeps its own columns, plus ``refId``. A label whose name clashes
     with those keys is sent as ``label_<name>``.
     """
-    rows: list[dict[str, Any]] = []
+    return list(_iter_rows(result))
+
+
+def _iter_rows(result: QueryDataResponse) -> Iterator[dict[str, Any]]:
     for ref_id, response in result.responses.items():
         for frame in response.frames:
             if str(frame.meta.get("type", "")).startswith("timeseries"):
-                rows.extend(_series_rows(ref_id, frame))
+                yield from _series_rows(ref_id, frame)
             else:
-                rows.extend({"refId": ref_id, **row} for row in render_rows([frame]))
-    return rows
+                yield from ({"refId": ref_id, **row} for row in render_rows([frame]))
 
 
-def _series_rows(ref_id: str, frame: Frame) -> list[dict[str, Any]]:
+def _series_rows(ref_id: str, frame: Frame) -> Iterator[dict[str, Any]]:
     time_field = next(f for f in frame.fields if f.type == "time")
-    out: list[dict[str, Any]] = []
     for field in frame.fields:
         if field.type != "number":
             continue
         labels = {(f"label_{k}" if k in _ROW_KEYS else k): v for k, v in field.labels.items()}
         base = {"refId": ref_id, "metric": field.name, **labels}
-        out.extend({**base, "time": t, "value": v} for t, v in zip(time_field.values, field.values))
-    return out
+        yield from ({**base, "time": t, "value": v} for t, v in zip(time_field.values, field.values))
 
 
 def render_failures(failures: list[tuple[str, DataResponse]]) -> Response:
-    """The first failure names the status; every failure is listed."""
+    """The first failure names the status; every failure is listed.
+
+    RefIds that failed the same way share one sentence: ``B, C: MySQL did not answer …``.
+    """
     # A server-side failure outranks a client one: the panel should say the backend broke.
     ordered = sorted(failures, key=lambda item: -int(item[1].status >= 500))
     ref_id, first = ordered[0]
     errors = [{"refId": ref, "message": r.error, "status": r.status} for ref, r in failures]
-    message = "; ".join(f"{ref}: {r.error}" for ref, r in ordered)
+    alike: dict[tuple[int, str | None], list[str]] = {}
+    for ref, r in ordered:
+        alike.setdefault((r.status, r.error), []).append(ref)
+    message = "; ".join(f"{', '.join(refs)}: {error}" for (_, error), refs in alike.items())
     return Response.error(first.status, message, refId=ref_id, error=first.error, errors=errors)
 
 

@@ -10,8 +10,10 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from grafana_scf import deadline
 from grafana_scf.errors import BadRequestError, MethodNotAllowedError, NotFoundError, ServiceError
 from grafana_scf.frames import DataResponse, QueryDataResponse
+from grafana_scf.limits import AnswerBudget, RequestLimits
 from grafana_scf.protocol import (
     DataQuery,
     QueryRequest,
@@ -21,12 +23,15 @@ from grafana_scf.protocol import (
     parse_payload,
     validate,
 )
-from grafana_scf.render import render_query, render_rows
+from grafana_scf.render import render_failures, render_query, render_rows
 from grafana_scf.sources.base import Source
 from grafana_scf.timerange import TimeFormatError, parse_range
 from grafana_scf.transport import Request, Response
 
 log = logging.getLogger("grafana_scf")
+
+BACKEND_NAMES = {"mysql": "MySQL", "cloudmonitor": "Cloud Monitor"}
+"""How a 504 names the backend that did not answer, by ``Source.kind``."""
 
 
 class Router:
@@ -45,8 +50,10 @@ class Router:
         "/annotations": {"POST": "annotations"},
     }
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, limits: RequestLimits | None = None) -> None:
         self.source = source
+        self.limits = limits or RequestLimits()
+        self.backend = BACKEND_NAMES.get(source.kind, source.kind)
 
     def dispatch(self, request: Request) -> Response:
         path = "/" + request.path.strip("/")
@@ -83,18 +90,59 @@ class Router:
         return Response.json(options)
 
     def query(self, request: Request) -> Response:
-        parsed = QueryRequest.from_body(request.json())
-        result = QueryDataResponse()
-        for query in parsed.queries:
-            result.responses[query.ref_id] = self.run(query)
-        return render_query(result, parsed.answer_format)
+        """Every visible target in order, under the request's one deadline.
 
-    def run(self, query: DataQuery) -> DataResponse:
-        """One target; ``(a|b)`` runs each name. Any failure stays inside the result."""
+        The caps are checked for every target before the first one runs; when the time
+        is up, the targets not yet run answer a 504 naming them and the backend.
+        """
+        parsed = QueryRequest.from_body(request.json())
+        refused = self._over_caps(parsed)
+        if refused:
+            return render_failures(refused)
+        result = QueryDataResponse()
+        limit, budget = deadline.current(), AnswerBudget(self.limits.max_answer_bytes)
+        out_of_time = False
+        for index, query in enumerate(parsed.queries):
+            if out_of_time or limit.expired():
+                late = DataResponse.from_error(limit.exceeded(self.backend))
+                result.responses.update((q.ref_id, late) for q in parsed.queries[index:])
+                break
+            outcome = result.responses[query.ref_id] = self.run(query, budget)
+            out_of_time = outcome.out_of_time  # a backend wait capped at the deadline ran out
+            if budget.exceeded:
+                answered = [ref for ref, response in result.responses.items() if response.ok]
+                result.responses.update((ref, outcome) for ref in answered)
+                break
+        return render_query(result, parsed.answer_format, self.limits.max_answer_bytes)
+
+    def _over_caps(self, parsed: QueryRequest) -> list[tuple[str, DataResponse]]:
+        """The refIds refused by a cap (all of them for a request-wide cap); empty if none."""
+        self.limits.check_targets(len(parsed.queries))
+        try:
+            self.limits.check_adhoc_values(parsed.queries[0].filters if parsed.queries else ())
+        except ServiceError as exc:
+            return [(q.ref_id, DataResponse.from_error(exc)) for q in parsed.queries]
+        refused = []
+        for query in parsed.queries:
+            try:
+                self.limits.check_alternatives(len(expand_target(query.target)))
+            except ServiceError as exc:
+                refused.append((query.ref_id, DataResponse.from_error(exc)))
+        return refused
+
+    def run(self, query: DataQuery, budget: AnswerBudget | None = None) -> DataResponse:
+        """One target; ``(a|b)`` runs each name while time and answer room are left.
+        Any failure stays inside the result."""
+        limit = deadline.current()
         try:
             frames = []
             for name in expand_target(query.target):
-                frames.extend(self.source.query(_renamed(query, name)))
+                if limit.expired():
+                    raise limit.exceeded(self.backend)
+                answered = self.source.query(_renamed(query, name))
+                if budget is not None:
+                    budget.spend(answered)
+                frames.extend(answered)
             return DataResponse(frames=frames)
         except Exception as exc:
             if not isinstance(exc, ServiceError):
@@ -111,7 +159,9 @@ class Router:
 
     def tag_values(self, request: Request) -> Response:
         body = validate("tag-values", request.json())
-        return Response.json(self.source.tag_values(body["key"], adhoc_filters(body)))
+        filters = adhoc_filters(body)
+        self.limits.check_adhoc_values(filters)
+        return Response.json(self.source.tag_values(body["key"], filters))
 
     def search(self, request: Request) -> Response:
         """Legacy: ``{target}`` names a variable query, or filters the metric names."""

@@ -107,6 +107,23 @@ class Settings:
         "row cap per query; a longer result is cut: series stop at the last row read (with a notice), "
         "and the rows format answers 400",
     )
+    max_targets_per_request: int = _setting(
+        50, _parse_positive_int, "cap: visible targets in one /query request (more: a 400)"
+    )
+    max_alternatives_per_target: int = _setting(
+        100, _parse_positive_int, "cap: names in one target's (a|b|...) or {a,b,...} alternation"
+    )
+    max_adhoc_values: int = _setting(
+        1000, _parse_positive_int, "cap: values of one ad hoc filter (the =| and !=| operators)"
+    )
+    max_buckets_per_series: int = _setting(
+        50_000, _parse_positive_int, "cap: buckets one filled MySQL series may have (range / interval)"
+    )
+    max_answer_bytes: int = _setting(
+        6_000_000,
+        _parse_positive_int,
+        "cap: size of one answer body; SCF refuses responses over 6 MB (6,291,456 bytes)",
+    )
     datasource_token: str | None = _setting(
         None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True
     )
@@ -151,6 +168,23 @@ class Settings:
     )
     cloud_api_list_ttl_s: int = _setting(
         300, _parse_positive_int, "Cloud Monitor: how long instance lists are cached"
+    )
+    cloud_api_cache_max_points: int = _setting(
+        500_000,
+        _parse_positive_int,
+        "Cloud Monitor: data points the series cache of a warm instance may hold (least recently "
+        "used go first)",
+    )
+    cloud_api_max_points_per_request: int = _setting(
+        200_000,
+        _parse_positive_int,
+        "Cloud Monitor: series x slots one request may ask for, over all its targets",
+    )
+    cloud_api_max_calls_per_request: int = _setting(
+        100,
+        _parse_positive_int,
+        "Cloud Monitor: GetMonitorData calls one request may make, over all its targets, planned "
+        "before the first call",
     )
 
 

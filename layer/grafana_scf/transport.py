@@ -50,6 +50,19 @@ class Request:
         return f"{self.method} {self.path} headers={shown}"
 
 
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+
+
+def encode_json(data: Any) -> bytes:
+    """Compact UTF-8 JSON; never a NaN literal."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (echoed from a hostile request) has no UTF-8 form: escape it.
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
 @dataclass(frozen=True)
 class Response:
     """A response before it is shaped for the event that asked for it."""
@@ -62,13 +75,7 @@ class Response:
     def json(
         cls, data: Any, status: int = HTTPStatus.OK, headers: Mapping[str, str] | None = None
     ) -> Response:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        try:
-            body = text.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate (echoed from a hostile request) has no UTF-8 form: escape it.
-            body = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
-        return cls(status, body, {"content-type": "application/json; charset=utf-8", **(headers or {})})
+        return cls(status, encode_json(data), {**JSON_HEADERS, **(headers or {})})
 
     @classmethod
     def error(

@@ -126,8 +126,10 @@ def test_scf_idle_function_is_normal_at_zero_and_errors_without_calls_fire(rules
     (labels,) = [k for k in quiet.states if dict(k)["instance"] == idle]
     assert quiet.states[labels] == "Normal"
     assert quiet.values["E"][labels] == 0.0  # a number, not NaN: Normal by decision, not by accident
-    broken = evaluate_answers(rule, {"A": answers["A"], "B": silenced(answers["B"], idle)})
-    assert broken.states[labels] == "Alerting"  # errors reported, no invocation reported
+    _, errors = silenced(answers["A"], idle)
+    next(row for row in errors if row["instance"] == idle)["value"] = 1  # one error, no invocation
+    broken = evaluate_answers(rule, {"A": (200, errors), "B": silenced(answers["B"], idle)})
+    assert broken.states[labels] == "Alerting"
 
 
 # -- business rules: an empty window is zeros --------------------------------------------

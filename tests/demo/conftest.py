@@ -29,7 +29,8 @@ class DemoDB:
     OTHER_DB = run_name("labelhub_test_demo_other")
     SQL_DB = run_name("labelhub_test_demo_sql")
     CLI_DB = run_name("labelhub_test_demo_cli")
-    DATABASES = (TEST_DB, OTHER_DB, SQL_DB, CLI_DB)
+    FOREIGN_DB = run_name("labelhub_test_demo_foreign")  # tables of the demo's names, not seed's
+    DATABASES = (TEST_DB, OTHER_DB, SQL_DB, CLI_DB, FOREIGN_DB)
     RO_USER, RO_PASSWORD = run_name("lh_demo_ro"), "test-demo-ro-secret"
     PRIVILEGED_USER = run_name("lh_demo_priv")  # has a global privilege
     UNTIL = datetime(2025, 3, 14, 9)  # a Friday, 17:00 in China

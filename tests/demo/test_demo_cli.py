@@ -11,6 +11,7 @@ import pytest
 
 from labelhub_tools.demo import cli
 from labelhub_tools.demo.generator import CANARY_VALUE
+from labelhub_tools.demo.loader import MARKER_TABLE
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -72,8 +73,10 @@ def test_sql_out_script_loads_into_an_empty_database_and_equals_a_direct_seed(en
         db.scalar("information_schema", "SELECT COUNT(*) FROM schemata WHERE schema_name = %s", (db.SQL_DB,))
         == 0
     )  # nothing was connected to
+    assert "-- For an empty database: it drops and recreates the tables users," in script.read_text()
     db.load_script(script)
     assert db.digest(db.SQL_DB) == db.digest(db.TEST_DB)
+    assert db.scalar(db.SQL_DB, f"SELECT COUNT(*) FROM `{MARKER_TABLE}`") == 1  # seed may refill it
     conn = db.connect(db.SQL_DB, user=db.RO_USER, password=db.RO_PASSWORD)
     with conn.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM annotations")
@@ -100,6 +103,28 @@ def test_sql_out_gz_and_without_readonly_user(env, tmp_path):
     assert "CREATE USER" not in text and "GRANT" not in text
     assert "USE `labelhub_x`;" in text and "INSERT INTO `tasks`" in text
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_tables_seed_did_not_create_are_left_alone_unless_forced(env, capsys):
+    db = env
+    conn = db.connect()
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{db.FOREIGN_DB}`")
+        cursor.execute(f"CREATE TABLE `{db.FOREIGN_DB}`.users (id INT PRIMARY KEY, name VARCHAR(20))")
+        cursor.execute(f"CREATE TABLE `{db.FOREIGN_DB}`.releases (id INT PRIMARY KEY)")
+        cursor.execute(f"INSERT INTO `{db.FOREIGN_DB}`.users VALUES (1, 'someone real')")
+    conn.close()
+    assert cli.run(parse(*SMALL_ARGS, "--database", db.FOREIGN_DB, "--quiet")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"seed: refused: database `{db.FOREIGN_DB}` on {db.host}:{db.port} ")
+    assert "(users, releases: no `labelhub_demo_seed` table)" in err and "--force" in err
+    assert db.query(db.FOREIGN_DB, "SELECT name FROM users") == (("someone real",),)
+    tables = {row[0] for row in db.query(db.FOREIGN_DB, "SHOW TABLES")}
+    assert tables == {"users", "releases"}
+
+    assert cli.run(parse(*SMALL_ARGS, "--database", db.FOREIGN_DB, "--quiet", "--force")) == 0
+    assert db.scalar(db.FOREIGN_DB, "SELECT COUNT(*) FROM users") > 1
+    assert cli.run(parse(*SMALL_ARGS, "--database", db.FOREIGN_DB, "--quiet")) == 0  # seed's now
 
 
 def test_wrong_admin_password_fails_cleanly_without_showing_it(env, capsys):

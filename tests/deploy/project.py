@@ -1,12 +1,12 @@
-"""The deploy files as the CLI sees them: parsing, self-variables, ${env:}, ${output:}, schemas.
+"""The deploy files as the CLI sees them: parsing, self-variables, ${env:}, the deploy sequence.
 
-The deploy CLI (serverless-cloud-framework) resolves ``${env:VAR}`` itself before the
-engine sees the inputs: a value that *is* ``${env:VAR}`` becomes the variable's value,
-or ``undefined`` (the key is then dropped when the inputs are sent as JSON) when unset;
-a ``${env:VAR}`` *inside* a longer string is replaced by the text ``undefined``.
-``${app}``, ``${stage}``, ``${name}``, ``${org}`` and ``${output:...}`` are resolved by
-the engine; the order of deployment comes from ``${output:...}`` references only.
-``cli_inputs`` and ``deploy_order`` model exactly that.
+The CLI's rules live in ``cli_model`` (with the lines of its source they follow); this
+module applies them to our tree. ``${env:VAR}`` is resolved by the CLI before the platform
+sees the inputs (``cli_inputs``); ``${app}``, ``${stage}``, ``${name}`` and ``${output:...}``
+by the platform, with the app and stage the CLI worked out for each instance: from the
+serverless.yml directly above the instance's folder, not from the repository root.
+``documented_sequence`` reads the deploy commands of docs/deploy.md step 7 and
+``deploy_sequence`` runs them through the model.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from . import cli_model
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().with_name("schemas")
 FUNCTIONS = ("business", "cloudmonitor")
 LAYER_INSTANCE = "grafana-scf-layer"
-MISSING = object()
 
-_SELF = re.compile(r"\$\{(app|stage|name|org)\}")
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
-_OUTPUT = re.compile(r"\$\{output:(\w*[-_${}:\w.]+)\}")  # the CLI's own pattern
+_LOOP = re.compile(r"for (\w+) in ([\w/*.-]+); do (scf deploy .*?)(?: \|\| break)?; done")
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -40,10 +40,27 @@ def root_file() -> Path:
     return ROOT / "serverless.yml"
 
 
+def app_files() -> list[Path]:
+    """The serverless.yml files without ``component``: app and stage for the folders below."""
+    return [ROOT / "serverless.yml", ROOT / "datasource" / "serverless.yml"]
+
+
 def instance_files() -> dict[str, Path]:
-    """Component instance name -> its serverless.yml (the runner's and the CLI's children)."""
-    paths = sorted(ROOT.glob("*/serverless.yml")) + sorted(ROOT.glob("datasource/*/serverless.yml"))
-    return {read_yaml(path)["name"]: path for path in paths if "component" in read_yaml(path)}
+    """Component instance name -> its config, for every folder the documented sequence deploys."""
+    folders = [ROOT / "layer", *sorted(p for p in (ROOT / "datasource").iterdir() if p.is_dir())]
+    files = [cli_model.config_file(folder) for folder in folders]
+    return {read_yaml(path)["name"]: path for path in files if path and "component" in read_yaml(path)}
+
+
+def scratch_tree(destination: Path, with_app_file: bool = True) -> Path:
+    """Our deploy configs (only) copied under ``destination``, to change one thing and compare."""
+    for path in [*app_files(), *instance_files().values()]:
+        if path == ROOT / "datasource" / "serverless.yml" and not with_app_file:
+            continue
+        target = destination / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return destination
 
 
 def function_file(name: str) -> Path:
@@ -51,11 +68,14 @@ def function_file(name: str) -> Path:
 
 
 def with_self_variables(doc: dict[str, Any], stage: str | None = None) -> dict[str, Any]:
-    """``doc`` with ``${app}``, ``${stage}``, ``${name}``, ``${org}`` resolved as the engine does."""
-    top = read_yaml(root_file())
-    values = {"app": top["app"], "stage": stage or top["stage"], "name": doc["name"]}
-    if "org" in top:
-        values["org"] = top["org"]
+    """``doc`` with ``${app}``, ``${stage}``, ``${name}``, ``${org}`` resolved for its own folder.
+
+    App and stage are the ones the CLI gives the instance of that name in our tree
+    (``--target`` of its folder, ``--stage`` when given); ``${output:...}`` stays as it is.
+    """
+    folder = instance_files()[doc["name"]].parent
+    instance = cli_model.load_tencent_instance_config(folder, cli_model.Args(stage=stage))
+    values = {"app": instance.app, "stage": instance.stage, "name": doc["name"], "org": instance.org}
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict):
@@ -63,10 +83,32 @@ def with_self_variables(doc: dict[str, Any], stage: str | None = None) -> dict[s
         if isinstance(value, list):
             return [resolve(v) for v in value]
         if isinstance(value, str):
-            return _SELF.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+            return cli_model.SELF_REF.sub(lambda m: values.get(m.group(1)) or m.group(0), value)
         return value
 
     return resolve(doc)
+
+
+def documented_sequence(doc_text: str) -> list[str]:
+    """The deploy commands of docs/deploy.md step 7, one ``scf deploy`` line each, loops kept."""
+    section = doc_text.split("## 7. Deploy", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
+
+
+def expand(line: str, root: Path, extra: str = "") -> list[str]:
+    """One documented line as the ``scf deploy`` commands the shell runs from ``root``."""
+    loop = _LOOP.fullmatch(line)
+    if not loop:
+        return [line + extra]
+    variable, pattern, body = loop.groups()
+    folders = sorted(str(p.relative_to(root)) + "/" for p in root.glob(pattern) if p.is_dir())
+    return [body.replace(f'"./${variable}"', f"./{f}").replace(f"${variable}", f) + extra for f in folders]
+
+
+def deploy_sequence(root: Path, lines: list[str], extra: str = "") -> list[cli_model.Deployment]:
+    """Every deployment the documented lines make, run from ``root`` (``extra``: e.g. `` --stage prod``)."""
+    return [cli_model.plan(root, command) for line in lines for command in expand(line, root, extra)]
 
 
 def scalars(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
@@ -93,43 +135,7 @@ def env_references(doc: dict[str, Any]) -> list[tuple[tuple, str, bool]]:
 
 def cli_inputs(doc: dict[str, Any], environ: Mapping[str, str]) -> Any:
     """What the CLI sends for ``doc`` with ``environ``: ``${env:}`` resolved, unset keys gone."""
-
-    def resolve(value: Any) -> Any:
-        if isinstance(value, dict):
-            resolved = {k: resolve(v) for k, v in value.items()}
-            return {k: v for k, v in resolved.items() if v is not MISSING}
-        if isinstance(value, list):
-            return [v for v in (resolve(item) for item in value) if v is not MISSING]
-        if isinstance(value, str):
-            match = _ENV.fullmatch(value)
-            if match:
-                return environ.get(match.group(1), MISSING)
-            return _ENV.sub(lambda m: environ.get(m.group(1), "undefined"), value)
-        return value
-
-    return json.loads(json.dumps(resolve(doc)))
-
-
-def deploy_order() -> list[set[str]]:
-    """Deployment waves as the CLI computes them: instances referenced by ``${output:}`` first."""
-    needs: dict[str, set[str]] = {}
-    files = instance_files()
-    for name, path in files.items():
-        deps = set()
-        for _, value in scalars(read_yaml(path).get("inputs") or {}):
-            for match in _OUTPUT.finditer(value if isinstance(value, str) else ""):
-                referenced = match.group(0)[2:-1].split(":")[-1].split(".")[0]
-                if referenced in files:
-                    deps.add(referenced)
-        needs[name] = deps
-    waves, done = [], set()
-    while len(done) < len(needs):
-        wave = {name for name, deps in needs.items() if name not in done and deps <= done}
-        if not wave:
-            raise AssertionError(f"circular ${{output}} references among {sorted(set(needs) - done)}")
-        waves.append(wave)
-        done |= wave
-    return waves
+    return json.loads(json.dumps(cli_model.resolve_env(doc, environ)))
 
 
 def schema_validator(name: str) -> Draft202012Validator:

@@ -20,7 +20,7 @@ from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
 from labelhub_tools.layerbuild.deps import PRUNED
 from labelhub_tools.layerbuild.engine import ENGINE_SOURCE
 
-from .project import ROOT, function_file, read_yaml, schema_errors, with_self_variables
+from .project import ROOT, documented_sequence, function_file, read_yaml, schema_errors, with_self_variables
 
 DOC = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 
@@ -81,10 +81,10 @@ def test_the_docs_name_every_exclusion_of_the_build():
         assert f"`{path}" in DOC, path
 
 
-def test_the_deploy_order_is_layer_first():
-    first_layer = DOC.index("scf deploy --target ./layer")
-    assert first_layer < DOC.index("scf deploy --target ./datasource/business")
-    assert first_layer < DOC.index("scf deploy --target ./datasource/cloudmonitor")
+def test_the_deploy_sequence_is_layer_first():
+    lines = documented_sequence(DOC)
+    assert lines[0] == "scf deploy --target ./layer"
+    assert len(lines) == 2 and lines[1].startswith("for fn in datasource/*/;")
 
 
 def test_the_worked_cost_example_follows_its_formulas():
@@ -101,3 +101,12 @@ def test_the_worked_cost_example_follows_its_formulas():
     assert f"| {per_panel:,} |" in DOC
     assert f"| {invocations:,} |" in DOC
     assert f"| {gb_s:,.0f} |" in DOC
+
+
+def test_the_documented_cors_config_is_valid_and_enabled():
+    (block,) = [b for b in fenced("yaml") if "corsConfig:" in b]
+    cors = yaml.safe_load(block)["corsConfig"]
+    assert cors["enable"] is True
+    doc = with_self_variables(read_yaml(function_file("business")))
+    doc["inputs"]["events"][0]["http"]["parameters"]["corsConfig"] = cors
+    assert schema_errors("scf", doc) == []

@@ -15,7 +15,7 @@ from grafana_scf.settings import SETTINGS
 from labelhub_tools.local.project import load_project
 
 from .envscan import environment_reads, settings_used
-from .project import FUNCTIONS, ROOT, cli_inputs, env_references, function_file, read_yaml
+from .project import FUNCTIONS, ROOT, app_files, cli_inputs, env_references, function_file, read_yaml
 
 RESERVED = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
 ROLE_KEYS = {"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"}
@@ -86,7 +86,7 @@ def test_each_variable_is_passed_through_under_its_own_name(function):
     assert all(value == f"${{env:{name}}}" for name, value in variables.items())
 
 
-@pytest.mark.parametrize("path", [ROOT / "serverless.yml", ROOT / "layer" / "serverless.yml"])
+@pytest.mark.parametrize("path", [*app_files(), ROOT / "layer" / "serverless.yml"])
 def test_env_references_are_whole_values_in_allowed_places_only(path):
     _check_env_references(read_yaml(path))
 

@@ -1,8 +1,8 @@
 """The functions and the layer, as the deploy CLI will put them together.
 
-The layer must deploy first (only ``${output:...}`` references order a deployment; without
-them the CLI deploys everything in parallel), in the functions' region, for their runtime,
-and only for runtimes the engine and its pinned dependencies support.
+The layer must deploy first (docs/deploy.md step 7 deploys it, then every function, one
+``--target`` at a time), in the functions' region, for their runtime, and only for runtimes
+the engine and its pinned dependencies support.
 """
 
 from __future__ import annotations
@@ -11,7 +11,15 @@ import re
 
 import pytest
 
-from .project import FUNCTIONS, LAYER_INSTANCE, ROOT, deploy_order, function_file, read_yaml
+from .project import (
+    FUNCTIONS,
+    LAYER_INSTANCE,
+    ROOT,
+    deploy_sequence,
+    documented_sequence,
+    function_file,
+    read_yaml,
+)
 
 
 def layer_inputs() -> dict:
@@ -19,7 +27,9 @@ def layer_inputs() -> dict:
 
 
 def test_the_layer_deploys_before_every_function():
-    assert deploy_order() == [{LAYER_INSTANCE}, set(FUNCTIONS)]
+    doc = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    order = [d.instances[0].name for d in deploy_sequence(ROOT, documented_sequence(doc))]
+    assert order[0] == LAYER_INSTANCE and sorted(order[1:]) == sorted(FUNCTIONS)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

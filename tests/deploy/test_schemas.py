@@ -118,6 +118,14 @@ BROKEN = [
     ("no events", _set("inputs.events", []), "inputs/events"),
     ("no handler", _drop("inputs.handler"), "inputs"),
     ("unknown trigger", _set("inputs.events.0", {"websocket": {"parameters": {}}}), "inputs/events/0"),
+    ("Function URL without qualifier", _drop("inputs.events.0.http.parameters.qualifier"), "inputs/events/0"),
+    ("http.name, which is ignored", _set("inputs.events.0.http.name", "url"), "inputs/events/0"),
+    (
+        "CORS without enable",
+        _set("inputs.events.0.http.parameters.corsConfig", {"origins": "https://grafana.example.com"}),
+        "inputs/events/0",
+    ),
+    ("layer binding name over 60", _set("inputs.layers.0.name", "l" * 61), "inputs/layers/0/name"),
 ]
 
 
@@ -161,6 +169,16 @@ def test_a_legacy_apigw_event_needs_an_integrated_response_and_enable_cors():
     no_cors = copy.deepcopy(doc)
     del no_cors["inputs"]["events"][-1]["apigw"]["parameters"]["endpoints"][0]["enableCORS"]
     assert schema_errors("scf", no_cors)
+    described = copy.deepcopy(doc)  # ignored by the toolkit, which reads serviceDesc
+    described["inputs"]["events"][-1]["apigw"]["parameters"]["description"] = "grafana"
+    assert schema_errors("scf", described)
+
+
+def test_a_cors_config_with_enable_is_valid():
+    doc = business()
+    cors = {"enable": True, "origins": "https://grafana.example.com", "maxAge": 600, "credentials": False}
+    doc["inputs"]["events"][0]["http"]["parameters"]["corsConfig"] = cors
+    assert schema_errors("scf", doc) == []
 
 
 @pytest.mark.parametrize(
@@ -170,6 +188,7 @@ def test_a_legacy_apigw_event_needs_an_integrated_response_and_enable_cors():
         ({"runtimes": ["Python3.10", "Python3.10"]}, "inputs/runtimes"),
         ({"runtimes": ["Nodejs18.15"]}, "inputs/runtimes/0"),
         ({"name": "-layer"}, "inputs/name"),
+        ({"name": "l" * 61}, "inputs/name"),
         ({"src": {"exclude": ["x"]}}, "inputs/src"),
     ],
 )

@@ -61,7 +61,8 @@ def test_max_instances_caps_the_pool_and_extra_requests_wait(fresh_runner):
     assert stats["cold_starts"] == 2 and stats["instances"] == 2
 
 
-def test_timeout_kills_the_instance_and_the_next_call_is_cold(fresh_runner):
+def test_timeout_kills_the_instance_and_the_next_call_is_cold(fresh_runner, caplog):
+    caplog.set_level(logging.INFO, logger="labelhub_tools.local")
     runner = fresh_runner(functions=["slow"])
     url = runner.function_url("slow")
     first_pid = call(url).json()["pid"]
@@ -70,6 +71,8 @@ def test_timeout_kills_the_instance_and_the_next_call_is_cold(fresh_runner):
     body = reply.json()
     assert body["errorCode"] == -1 and body["statusCode"] == 433
     assert body["errorMessage"] == "Invoking task timed out after 1 seconds"
+    lines = [r.getMessage() for r in caplog.records if " GET /sleep " in r.getMessage()]
+    assert len(lines) == 1 and lines[0].endswith(" [timeout]: Invoking task timed out after 1 seconds")
     assert not _alive(first_pid)
     second = call(url).json()
     assert second["pid"] != first_pid and second["calls"] == 1
@@ -88,6 +91,8 @@ def test_handler_exception_is_a_502_and_the_instance_stays_warm(runner, caplog):
     assert b"Traceback" not in reply.body and b"boom" not in reply.body
     assert _wait_for(lambda: "RuntimeError: boom from the handler" in caplog.text)
     assert "worker.py" not in caplog.text
+    (line,) = [r.getMessage() for r in caplog.records if " GET /raise " in r.getMessage()]
+    assert " 502 " in line and line.endswith(" [exception]: RuntimeError: boom from the handler")
     assert call(url).json()["pid"] == pid
 
 

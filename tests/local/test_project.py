@@ -33,7 +33,7 @@ def test_functions_and_layer_are_found_and_resolved(root):
 
 
 def test_env_references_resolve_and_unset_ones_are_left_out_and_logged_once(root, caplog):
-    caplog.set_level(logging.INFO, logger="labelhub_tools.local")
+    caplog.set_level(logging.DEBUG, logger="labelhub_tools.local")
     echo = load_project(root, ENV).functions["echo"]
     assert echo.environment == {"GREETING": "hello", "PLAIN": "plain-test", "PORT": "3306"}
     unset = [r for r in caplog.records if "LOCAL_RUNNER_SURELY_UNSET" in r.getMessage()]

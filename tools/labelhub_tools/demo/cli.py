@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 LARGE_SCALE = 40
 
 
+DEMO_TABLES = "users, projects, tasks, annotations, releases, incidents, canary"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        f"Connects as the admin user to {_current('MYSQL_HOST')}:{_current('MYSQL_PORT')} and fills "
+        f"{_current('MYSQL_DATABASE')}: it drops and recreates the tables {DEMO_TABLES} there. "
+        "It refuses a database holding any of them that it did not fill itself, unless --force."
+    )
     add = parser.add_argument
     add("--days", type=_positive_int, default=90, help="days of data (default: 90)")
     add(
@@ -58,10 +66,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--sql-out",
         metavar="FILE",
-        help="write a SQL script (schema, data, read-only user) "
-        "to FILE instead of connecting; .gz compresses, - is standard output",
+        help="write a SQL script (schema, data, read-only user) for an empty database "
+        "to FILE instead of connecting; .gz compresses, - is standard output (default: connect)",
+    )
+    add(
+        "--force",
+        action="store_true",
+        help="replace the demo-named tables even in a database seed did not fill "
+        "(default: refuse; seed marks the databases it fills with a labelhub_demo_seed table)",
     )
     add("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+
+
+def _current(name: str) -> str:
+    """``NAME (now VALUE)`` from the environment or the default, for --help."""
+    from grafana_scf.settings import SettingError, read_settings
+
+    try:
+        return f"{name} (now {getattr(read_settings(), name.lower())})"
+    except (SettingError, AttributeError):
+        return name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,9 +143,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(progress: ProgressBar | None, exc: BaseException) -> int:
+    from labelhub_tools.demo.loader import SeedRefused
+
     if progress is not None:
         progress.abandon()
-    print(f"seed: failed: {exc}", file=sys.stderr)
+    print(f"seed: {'refused' if isinstance(exc, SeedRefused) else 'failed'}: {exc}", file=sys.stderr)
     return 1
 
 
@@ -143,6 +169,7 @@ def _seed(args, config, database: str, settings: Settings, progress):
         readonly_password=settings.mysql_password,
         connect_timeout=settings.mysql_connect_timeout_s,
         progress=progress,
+        force=args.force,
     )
 
 

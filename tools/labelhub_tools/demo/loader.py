@@ -168,6 +168,40 @@ def _session_statements() -> list[str]:
     ]
 
 
+MARKER_TABLE = "labelhub_demo_seed"
+"""Written by seed into every database it fills: only such a database has its tables replaced."""
+
+
+class SeedRefused(ValueError):
+    """The database has demo-named tables that seed did not create."""
+
+
+def marker_statements(config: DemoConfig) -> list[str]:
+    """Create and fill ``MARKER_TABLE``: this database's demo tables are seed's to replace."""
+    note = (
+        f"labelhub seed replaces {', '.join(TABLES)} here on every run "
+        f"(last: seed={config.seed}, days={config.days}, scale={config.scale:g})"
+    )
+    return [
+        f"CREATE TABLE IF NOT EXISTS `{MARKER_TABLE}` "
+        "(id TINYINT PRIMARY KEY, seeded_at DATETIME NOT NULL, note VARCHAR(255) NOT NULL)",
+        f"REPLACE INTO `{MARKER_TABLE}` VALUES (1, UTC_TIMESTAMP(), {sql_literal(note)})",
+    ]
+
+
+def check_tables_are_seeds(cursor, database: str, where: str) -> None:
+    """Refuse a database holding demo-named tables but no ``MARKER_TABLE``: not seed's."""
+    cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (database,))
+    existing = {row[0].lower() for row in cursor.fetchall()}
+    theirs = [table for table in TABLES if table in existing]
+    if theirs and MARKER_TABLE not in existing:
+        raise SeedRefused(
+            f"database `{database}` on {where} has tables seed did not create ({', '.join(theirs)}: "
+            f"no `{MARKER_TABLE}` table); seed would drop and recreate them. Pick another database "
+            "with --database, or pass --force to replace them"
+        )
+
+
 def _database_statements(database: str) -> list[str]:
     return [
         f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
@@ -188,11 +222,14 @@ def seed(
     batch_rows: int = BATCH_ROWS,
     connect_timeout: int = 10,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> SeedReport:
     """(Re)create ``database``'s demo tables from ``config`` and the read-only user.
 
     Idempotent: the same config gives the same rows. ``readonly_user=None`` leaves users
-    alone. Connects as the admin user; raises ``pymysql.MySQLError`` on server errors.
+    alone. Connects as the admin user; raises ``pymysql.MySQLError`` on server errors and
+    ``SeedRefused`` (before dropping anything) when the database holds demo-named tables
+    that seed did not create, unless ``force``.
     """
     import pymysql
 
@@ -213,7 +250,11 @@ def seed(
             if readonly_user is not None:
                 _refuse_privileged(cursor, readonly_user)
             before, after = schema_statements()
-            for statement in [*_session_statements(), *_database_statements(database), *before]:
+            for statement in [*_session_statements(), *_database_statements(database)]:
+                cursor.execute(statement)
+            if not force:
+                check_tables_are_seeds(cursor, database, f"{host}:{port}")
+            for statement in [*marker_statements(config), *before]:
                 cursor.execute(statement)
             rows = _load(conn, cursor, config, batch_rows, progress)
             for statement in [*after, "SET foreign_key_checks = 1", "SET unique_checks = 1"]:
@@ -338,8 +379,10 @@ def write_sql(
     out.write(
         f"-- Labelhub demo data: seed={config.seed} until={config.until.isoformat()}Z "
         f"days={config.days} scale={config.scale:g}\n"
+        f"-- For an empty database: it drops and recreates the tables {', '.join(TABLES)}.\n"
     )
-    _write(out, [*_session_statements(), *_database_statements(database), *before])
+    statements = [*_session_statements(), *_database_statements(database), *marker_statements(config)]
+    _write(out, [*statements, *before])
     for table, batch in iter_batches(config, batch_rows):
         out.write(insert_statement(table, batch) + ";\n")
         rows[table] += len(batch)

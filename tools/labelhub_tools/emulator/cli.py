@@ -37,13 +37,15 @@ def _key_pair(text: str) -> tuple[str, str, str | None]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the emulator's options on ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=9100, help="port (0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=9100, help="port; 0 picks a free one (default: %(default)s)"
+    )
     parser.add_argument(
         "--limits",
         choices=("conservative", "newest"),
         default="conservative",
-        help="GetMonitorData limits: 10 instances/1440 points, or 50/7200",
+        help="GetMonitorData limits: 10 instances/1440 points, or 50/7200 (default: %(default)s)",
     )
     parser.add_argument(
         "--ingest-delay",
@@ -58,19 +60,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_key_pair,
         default=[],
         metavar="ID:KEY[:TOKEN]",
-        help="accept this key pair too (with TOKEN: an STS key); repeatable",
+        help="accept this key pair too (with TOKEN: an STS key); repeatable "
+        "(default: the demo key pairs only)",
     )
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="INFO logs one line per call (default: %(default)s)",
+    )
     faults = parser.add_argument_group("faults")
-    faults.add_argument("--latency-ms", type=_non_negative, default=0.0, help="delay added to every answer")
     faults.add_argument(
-        "--error-rate", type=_fraction, default=0.0, help="fraction of calls answered InternalError"
+        "--latency-ms",
+        type=_non_negative,
+        default=0.0,
+        help="delay added to every answer (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--error-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of calls answered InternalError (default: %(default)s)",
     )
     faults.add_argument(
         "--timeout-rate",
         type=_fraction,
         default=0.0,
-        help="fraction of calls that hang and are dropped unanswered",
+        help="fraction of calls that hang and are dropped unanswered (default: %(default)s)",
     )
     faults.add_argument(
         "--timeout-seconds",
@@ -82,25 +98,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--http-error-rate",
         type=_fraction,
         default=0.0,
-        help="fraction of calls answered with an HTTP error status",
+        help="fraction of calls answered with an HTTP error status (default: %(default)s)",
     )
     faults.add_argument(
         "--http-error-status", type=int, default=502, help="the status those calls get (default 502)"
     )
     faults.add_argument(
-        "--throttle-rate", type=_fraction, default=0.0, help="fraction of calls answered RequestLimitExceeded"
+        "--throttle-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of calls answered RequestLimitExceeded (default: %(default)s)",
     )
     faults.add_argument(
         "--rate-limit",
         type=_non_negative,
         default=20.0,
-        help="requests per second per SecretId and action; 0: no limit",
+        help="requests per second per SecretId and action; 0: no limit (default: %(default)s)",
     )
     faults.add_argument(
         "--rate-burst", type=int, default=None, help="token bucket size (default: the rate limit)"
     )
     faults.add_argument(
-        "--clock-skew", type=float, default=0.0, metavar="S", help="seconds added to the emulator clock"
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds added to the emulator clock (default: %(default)s)",
     )
     faults.add_argument(
         "--fault-actions",
@@ -108,7 +131,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="A,B",
         help="comma-separated actions the faults hit (default: all)",
     )
-    faults.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
+    faults.add_argument("--seed", type=int, default=0, help="seed of the fault draws (default: %(default)s)")
 
 
 def knobs_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -130,11 +153,17 @@ def knobs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event SIGINT or SIGTERM sets, installed before the banner announces the server:
+    a caller that signals as soon as it reads the banner is never lost."""
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for(stop: threading.Event) -> None:
     while not stop.wait(0.5):
         pass
 
@@ -148,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("labelhub_tools.emulator").setLevel(args.log_level)
     pairs = default_key_pairs() + [KeyPair(*pair) for pair in args.credential]
+    stop = _stop_on_signals()
     try:
         handle = start_emulator(
             args.port,
@@ -166,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        _wait_for_signal()
+        _wait_for(stop)
     finally:
         handle.close()
     return 0

@@ -6,11 +6,13 @@ Module-level imports are standard library only; the runner loads inside ``run``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import signal
 import sys
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -58,7 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--python",
         default=None,
         metavar="EXE",
-        help="interpreter for the workers (default: this one); match the function's runtime",
+        help="interpreter for the workers (default: pythonX.Y from the PATH for the functions' "
+        "runtime PythonX.Y when it has the engine's dependencies, else this one)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="INFO (default): one line per request, the reason of a failure, the functions' "
+        "warnings and output; DEBUG adds their log, unset ${env:} variables, emulator calls",
     )
 
     parser.add_argument(
@@ -81,16 +91,67 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until Ctrl-C (or SIGTERM); stop every worker on the way out."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    """Serve until SIGINT (Ctrl-C) or SIGTERM; stop every worker on the way out."""
+    with _stop_on_signals() as stop:
+        return _serve(args, stop)
+
+
+def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
+    _configure_logging(args.log_level)
     from labelhub_tools.local.project import ProjectError, find_root
-    from labelhub_tools.local.runner import Runner
 
     emulator = None
     try:
         root = args.root.resolve() if args.root else find_root(Path.cwd())
         environ, emulator = _cloud_environment(args, root)
-        runner = Runner(
+        runner = _start_runner(args, root, environ)
+    except (ProjectError, RuntimeError, OSError) as exc:
+        if emulator is not None:
+            emulator.close()
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
+    _print_banner(runner, root, emulator)
+    try:
+        runner_thread = _serve_in_background(runner)
+        while runner_thread.is_alive() and not stop.wait(0.2):
+            pass
+        print("stopping workers...", file=sys.stderr, flush=True)
+    finally:
+        runner.close()
+        if emulator is not None:
+            emulator.close()
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM, handled explicitly: a shell may start us with
+    SIGINT ignored (a background job), and Python's default handler then never fires.
+    The previous handlers come back on the way out."""
+    stop = threading.Event()
+    signums = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signums}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _configure_logging(level: str) -> None:
+    """One handler on stderr; at INFO the emulator's per-call lines and details stay quiet."""
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger().setLevel(level)
+    if level != "DEBUG":
+        quiet = max(logging.WARNING, logging.getLevelName(level))
+        logging.getLogger("labelhub_tools.emulator").setLevel(quiet)
+
+
+def _start_runner(args: argparse.Namespace, root: Path, environ: dict):
+    from labelhub_tools.local.runner import Runner
+
+    try:
+        return Runner(
             root,
             host=args.host,
             port=args.port,
@@ -101,24 +162,17 @@ def run(args: argparse.Namespace) -> int:
             python=args.python,
             environ=environ,
         )
-    except (ProjectError, RuntimeError, OSError) as exc:
-        if emulator is not None:
-            emulator.close()
-        print(f"serve: {exc}", file=sys.stderr)
-        return 2
-    _print_banner(runner, root)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        runner_thread = _serve_in_background(runner)
-        while runner_thread.is_alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("stopping workers...", file=sys.stderr)
-    finally:
-        runner.close()
-        if emulator is not None:
-            emulator.close()
-    return 0
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        raise RuntimeError(_cannot_listen("the runner", args.host, args.port, "--port", exc)) from None
+
+
+_BIND_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _cannot_listen(what: str, host: str, port: int, option: str, exc: OSError) -> str:
+    return f"{what} cannot listen on {host}:{port}: {exc.strerror}; choose another port with {option}"
 
 
 _CLOUD_KEYS = ("CLOUD_API_ENDPOINT", "CLOUD_API_SECRET_ID", "TENCENTCLOUD_SECRETID")
@@ -140,13 +194,19 @@ def _cloud_environment(args: argparse.Namespace, root: Path):
         return environ, None
     from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
 
-    emulator = start_emulator(port=args.emulator_port)
+    try:
+        emulator = start_emulator(port=args.emulator_port)
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        what = "the Tencent Cloud API emulator"
+        message = _cannot_listen(what, "127.0.0.1", args.emulator_port, "--emulator-port (0: any free)", exc)
+        raise RuntimeError(message) from None
     environ.update(
         CLOUD_API_ENDPOINT=emulator.url,
         CLOUD_API_SECRET_ID=DEFAULT_SECRET_ID,
         CLOUD_API_SECRET_KEY=DEFAULT_SECRET_KEY,
     )
-    print(f"Cloud Monitor functions use the local Tencent Cloud API emulator at {emulator.url}")
     return environ, emulator
 
 
@@ -164,15 +224,16 @@ def _serve_in_background(runner) -> threading.Thread:
     return thread
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _print_banner(runner, root: Path) -> None:
+def _print_banner(runner, root: Path, emulator) -> None:
     project = runner.project
     print(f"serving {project.app} (stage {project.stage}) from {root}")
     for name, pool in runner.pools.items():
         spec = pool.spec
         note = "" if spec.has_http_event else "  (no http event: no Function URL when deployed)"
         print(f"  {runner.function_url(name)}  {spec.function_name}, timeout {spec.timeout_s} s{note}")
+    python = runner.python
+    note = f"; {python.note}" if python.note else ""
+    print(f"workers: Python {python.interpreter.version} ({python.interpreter.executable}){note}")
+    if emulator is not None:
+        print(f"Cloud Monitor: the local Tencent Cloud API emulator at {emulator.url}")
     print(f"function list: {runner.url}/   Ctrl-C to stop", flush=True)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,28 @@ from labelhub_tools.local.worker import read_frame, write_frame
 log = logging.getLogger("labelhub_tools.local")
 
 RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+# A log record of the engine ("LEVEL logger message"), and its record of a failed request,
+# whose message the runner's own line for that request already carries.
+_RECORD = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
+_REQUEST_FAILED = re.compile(r"ERROR grafana_scf [A-Z]+ \S+ failed: ")
+
+
+def forwarded_level(line: str) -> int:
+    """The runner's log level for one line of a function's output.
+
+    Debug and info records of the function's logging (per-request lines, timings) are
+    details: DEBUG. Its warnings, errors, tracebacks and ``print`` output stay at INFO,
+    except the engine's record of a failed request, which would repeat the reason the
+    runner logs with that request.
+    """
+    record = _RECORD.match(line)
+    if record is None:
+        return logging.INFO
+    if record.group(1) in ("DEBUG", "INFO") or _REQUEST_FAILED.match(line):
+        return logging.DEBUG
+    return logging.INFO
 
 
 class InstanceError(Exception):
@@ -143,8 +166,9 @@ class Instance:
 
     def _forward_log(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            for line in self._worker.stderr or ():
-                log.info("[%s] %s", self.label, line.decode("utf-8", "replace").rstrip())
+            for raw in self._worker.stderr or ():
+                line = raw.decode("utf-8", "replace").rstrip()
+                log.log(forwarded_level(line), "[%s] %s", self.label, line)
 
     def _exit_detail(self) -> str:
         code = self._reap(wait=2)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,22 @@ _INFO_SCRIPT = (
     "import json, sys, sysconfig; p = sysconfig.get_paths(); "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], "
     "'purelib': p['purelib'], 'platlib': p['platlib']}))"
+)
+# What the engine and the Cloud Monitor function import from the dependency folder.
+DEPENDENCIES = {
+    "PyMySQL": "pymysql",
+    "PyYAML": "yaml",
+    "fastjsonschema": "fastjsonschema",
+    "tencentcloud SDK": "tencentcloud.monitor",
+}
+_MISSING_SCRIPT = (
+    "import importlib.util as u, json, sys\n"
+    "def found(name):\n"
+    "    try:\n"
+    "        return u.find_spec(name) is not None\n"
+    "    except ImportError:\n"
+    "        return False\n"
+    "print(json.dumps([n for n in sys.argv[1:] if not found(n)]))"
 )
 
 
@@ -76,6 +94,73 @@ def probe_interpreter(executable: str | None = None) -> Interpreter:
     return Interpreter(executable=executable, version=info["version"], site_dirs=sites)
 
 
+@dataclass(frozen=True)
+class WorkerPython:
+    """The interpreter chosen for the workers and, when it is not the runtime's, why."""
+
+    interpreter: Interpreter
+    note: str = ""
+
+
+def choose_worker_python(
+    runtimes: Iterable[str], requested: str | None = None, deps_from_interpreter: bool = True
+) -> WorkerPython:
+    """``requested``, else ``pythonX.Y`` from the PATH for the functions' runtime ``PythonX.Y``.
+
+    That interpreter is taken only when it runs and (``deps_from_interpreter``: no built
+    layer) finds the engine's dependencies; otherwise this Python, with a note saying why.
+    """
+    wanted = sorted({r.lower().removeprefix("python") for r in runtimes if r})
+    if requested is not None:
+        chosen = probe_interpreter(requested)
+        return WorkerPython(chosen, _mismatch(wanted, chosen))
+    current = probe_interpreter(None)
+    if len(wanted) != 1 or wanted[0] == current.version:
+        return WorkerPython(current, _mismatch(wanted, current))
+    name = f"python{wanted[0]}"
+    found = _runtime_interpreter(shutil.which(name), wanted[0], deps_from_interpreter)
+    if isinstance(found, Interpreter):
+        return WorkerPython(found)
+    return WorkerPython(current, f"the functions declare Python{wanted[0]}, but {name} {found}")
+
+
+def _runtime_interpreter(executable: str | None, version: str, check_deps: bool) -> Interpreter | str:
+    """The interpreter at ``executable`` if it is usable, else why not (a phrase)."""
+    if executable is None:
+        return "is not on the PATH"
+    try:
+        found = probe_interpreter(executable)
+    except (RuntimeError, ValueError):
+        return f"({executable}) does not run"
+    if found.version != version:
+        return f"({executable}) is Python {found.version}"
+    missing = missing_dependencies(executable) if check_deps else []
+    if missing:
+        return f"({executable}) lacks {', '.join(missing)}"
+    return found
+
+
+def missing_dependencies(executable: str) -> list[str]:
+    """Which of ``DEPENDENCIES`` the interpreter cannot import (all of them if it fails)."""
+    try:
+        out = subprocess.run(
+            [executable, "-I", "-c", _MISSING_SCRIPT, *DEPENDENCIES.values()],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        missing = set(json.loads(out))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return list(DEPENDENCIES)
+    return [label for label, module in DEPENDENCIES.items() if module in missing]
+
+
+def _mismatch(wanted: list[str], chosen: Interpreter) -> str:
+    other = [version for version in wanted if version != chosen.version]
+    return f"the functions declare Python{'/'.join(other)}" if other else ""
+
+
 def plan_launch(spec: FunctionSpec, interpreter: Interpreter, layer_dir: Path | None = None) -> LaunchPlan:
     """The plan for ``spec``'s instances; ``layer_dir`` replaces the project layers and deps."""
     if layer_dir is not None:
@@ -99,7 +184,7 @@ def plan_launch(spec: FunctionSpec, interpreter: Interpreter, layer_dir: Path | 
 def _check_runtime(spec: FunctionSpec, interpreter: Interpreter) -> None:
     wanted = (spec.runtime or "").lower().removeprefix("python")
     if wanted and wanted != interpreter.version:
-        log.warning(
+        log.debug(
             "%s declares runtime %s but workers run Python %s (choose one with --python)",
             spec.name,
             spec.runtime,

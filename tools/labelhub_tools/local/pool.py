@@ -115,7 +115,7 @@ class FunctionPool:
             self._starting -= 1
             self._live.add(instance)
             self.counts["cold_starts"] += 1
-        log.info(
+        log.debug(
             "%s cold start: import %.0f ms, ready in %.0f ms (pid %s)",
             label,
             instance.import_ms,

@@ -1,10 +1,13 @@
 """The project as the deploy CLI sees it: the serverless.yml files, parsed and resolved.
 
-The root ``serverless.yml`` holds ``app``/``stage`` (and optionally ``org``) that override
-those keys in every child. Children are one folder deep (``<root>/*/``) or under
-``<root>/datasource/*/``; each is one component instance: ``component: scf`` (a function)
-or ``component: layer``. Variables are resolved as the CLI does for ``${app}``, ``${stage}``,
-``${name}``, ``${org}`` and ``${env:VAR}`` (from the runner's environment only, no ``.env``
+The root ``serverless.yml`` holds ``app``/``stage`` (and optionally ``org``), used for every
+child. (The deploy CLI takes them from the file directly above each instance: the root
+one for ``layer/``, ``datasource/serverless.yml`` for the functions; tests/deploy keeps the
+two equal.) Children are one folder deep (``<root>/*/``) or under ``<root>/datasource/*/``;
+each is one component instance: ``component: scf`` (a function) or ``component: layer``;
+app files without ``component`` (``datasource/serverless.yml``) are not children.
+Variables are resolved as the CLI does for ``${app}``, ``${stage}``, ``${name}``, ``${org}``
+and ``${env:VAR}`` (from the runner's environment only, no ``.env``
 files). A value that needs an unset variable counts as absent: an environment variable is
 then left out of the function's environment so the code's default applies, and the unset
 name is logged once. ``${output:[stage:app:]instance.key}`` references to a layer instance
@@ -130,12 +133,21 @@ class _Resolver:
 
 
 def find_root(start: Path) -> Path:
-    """Walk up from ``start`` to the folder whose serverless.yml has no ``component``."""
+    """Walk up from ``start`` to the outermost of adjacent folders whose serverless.yml has no
+    ``component`` (``datasource/`` holds an app file too; the project root is above it)."""
+    found = None
     for folder in (start.resolve(), *start.resolve().parents):
-        candidate = folder / "serverless.yml"
-        if candidate.is_file() and "component" not in _read_yaml(candidate):
-            return folder
-    raise ProjectError(f"no root serverless.yml (one without 'component') above {start}")
+        if _is_app_file(folder / "serverless.yml"):
+            found = folder
+        elif found is not None:
+            return found
+    if found is None:
+        raise ProjectError(f"no root serverless.yml (one without 'component') above {start}")
+    return found
+
+
+def _is_app_file(path: Path) -> bool:
+    return path.is_file() and "component" not in _read_yaml(path)
 
 
 def _read_yaml(path: Path) -> dict:
@@ -174,13 +186,13 @@ def load_project(root: Path, environ: Mapping[str, str]) -> Project:
                 raise ProjectError(f"{path}: a second instance named {spec.name!r}")
             project.functions[spec.name] = spec
     for var, places in sorted(resolver.unset.items()):
-        log.info("${env:%s} is unset: %s left out (defaults apply)", var, ", ".join(places))
+        log.debug("${env:%s} is unset: %s left out (defaults apply)", var, ", ".join(places))
     return project
 
 
 def _child_files(root: Path) -> list[Path]:
     found = sorted(root.glob("*/serverless.yml")) + sorted(root.glob("datasource/*/serverless.yml"))
-    return list(dict.fromkeys(found))
+    return [path for path in dict.fromkeys(found) if not _is_app_file(path)]
 
 
 def _text(value) -> str | None:

@@ -9,6 +9,7 @@ a ``RunnerHandle`` (the Python API the tests use). One log line per request::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from labelhub_tools.local.events import (
     json_answer,
     new_request_id,
 )
-from labelhub_tools.local.launch import plan_launch, platform_variables, probe_interpreter
+from labelhub_tools.local.launch import choose_worker_python, plan_launch, platform_variables
 from labelhub_tools.local.pool import FunctionPool, Invocation
 from labelhub_tools.local.project import ProjectError, load_project
 from labelhub_tools.local.server import RunnerHTTPServer
@@ -54,9 +55,10 @@ class Runner:
         self.project = load_project(Path(root), os.environ if environ is None else environ)
         specs = _select(self.project.functions, functions)
         layer_path = _layer_dir(layer_dir)
-        interpreter = probe_interpreter(python)
+        runtimes = [spec.runtime for spec in specs.values()]
+        self.python = choose_worker_python(runtimes, python, deps_from_interpreter=layer_path is None)
         self.pools = {
-            name: FunctionPool(spec, plan_launch(spec, interpreter, layer_path), max_instances)
+            name: FunctionPool(spec, plan_launch(spec, self.python.interpreter, layer_path), max_instances)
             for name, spec in specs.items()
         }
         self._variables = {name: platform_variables(spec) for name, spec in specs.items()}
@@ -193,7 +195,8 @@ def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandl
     """Start a runner for the project at ``root`` on a background thread (port 0: any free).
 
     Options: ``host``, ``functions``, ``max_instances``, ``idle_timeout``, ``layer_dir``,
-    ``python``, ``environ`` (the mapping ``${env:VAR}`` reads; default ``os.environ``).
+    ``python`` (default: ``choose_worker_python``), ``environ`` (the mapping ``${env:VAR}``
+    reads; default ``os.environ``).
     """
     return RunnerHandle(Runner(root, port=port, **options))
 
@@ -229,7 +232,44 @@ def _log_request(
         line += f" [{outcome.failure}]"
     elif outcome is not None and outcome.frame is not None and not outcome.frame.get("ok"):
         line += f" [{outcome.frame.get('kind', 'error')}]"
+    reason = _failure_reason(answer, outcome)
+    if reason:
+        line += f": {reason}"
     log.info(line)
+
+
+_REASON_LIMIT = 300
+
+
+def _failure_reason(answer: HttpAnswer, outcome: Invocation | None) -> str:
+    """Why a request failed, on one line: the handler's exception or the answer's message.
+
+    A failure is a status of 400 or more, or a platform failure (a timeout answers 200).
+    """
+    frame = (outcome.frame if outcome is not None else None) or {}
+    platform_failure = outcome is not None and (outcome.failure or not frame.get("ok"))
+    if answer.status < 400 and not platform_failure:
+        return ""
+    reason = ""
+    if outcome is not None and not outcome.failure and not frame.get("ok"):
+        reason = str(frame.get("error") or "")
+    if not reason:
+        reason = _message_of(answer.body)
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 3] + "..."
+
+
+def _message_of(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    for key in ("message", "errorMessage", "error"):
+        if isinstance(payload.get(key), str):
+            return payload[key]
+    return ""
 
 
 __all__ = ["Runner", "RunnerHandle", "start_runner"]

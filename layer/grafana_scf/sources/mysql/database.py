@@ -332,9 +332,8 @@ class Database:
         where = self.settings.where
         limit_ms, by_deadline = self._limit
         if by_deadline:
-            return deadline.DeadlineExceeded(
-                f"query stopped by {where} at the request's time limit ({limit_ms} ms were left)"
-            )
+            log.warning("query stopped by %s at the request's time limit (%d ms were left)", where, limit_ms)
+            return deadline.current().exceeded("MySQL")
         return DownstreamError(
             f"query exceeded the {limit_ms} ms time limit and was stopped by {where}",
             HTTPStatus.GATEWAY_TIMEOUT,
@@ -344,6 +343,11 @@ class Database:
         """The socket timed out: the server (or the network to it) went quiet."""
         wait, where = self._wait, self.settings.where
         doing = "open the connection" if wait.what == "connect" else f"answer the {wait.what}"
+        if wait.by_deadline and self._budget == _REQUEST_BUDGET:
+            # The request's deadline was the binding limit: the same 504 as every other refId
+            # the time ran out on, so the answer names them together.
+            log.warning("%s did not %s within %.1f s (the request's time limit)", where, doing, wait.seconds)
+            return deadline.current().exceeded("MySQL")
         limit = self._budget if wait.by_deadline else _TIMEOUT_NAMES.get(wait.what, "timeout")
         if wait.what == "query" and not wait.by_deadline and self.settings.read_timeout_s is None:
             limit = f"the query's time limit + {READ_MARGIN_S:g} s"

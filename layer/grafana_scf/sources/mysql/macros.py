@@ -37,7 +37,7 @@ def macro(name: str, arity: tuple[int, int]) -> Callable[[MacroFunc], MacroFunc]
 
 # FROM_UNIXTIME answers NULL outside 1970..2038 on MariaDB (and before 1970 on MySQL),
 # which would turn a wide range into an empty result: clamp to what both accept.
-_UNIX_TIME_MAX = 2_147_483_647
+UNIX_TIME_MAX = 2_147_483_647
 
 
 def _from(c: Compiler) -> str:
@@ -49,12 +49,12 @@ def _to(c: Compiler) -> str:
 
 
 def _from_datetime(c: Compiler) -> str:
-    value = min(max(c.context.time_range.from_s, 0), _UNIX_TIME_MAX)
+    value = min(max(c.context.time_range.from_s, 0), UNIX_TIME_MAX)
     return f"FROM_UNIXTIME({c.bind(value, '__from_dt')})"
 
 
 def _to_datetime(c: Compiler) -> str:
-    value = min(max(c.context.time_range.to_s, 0), _UNIX_TIME_MAX)
+    value = min(max(c.context.time_range.to_s, 0), UNIX_TIME_MAX)
     return f"FROM_UNIXTIME({c.bind(value, '__to_dt')})"
 
 

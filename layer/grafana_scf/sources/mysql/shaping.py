@@ -16,6 +16,7 @@ from typing import Any
 
 from grafana_scf.errors import ServiceError
 from grafana_scf.frames import Field, Frame, series_frame
+from grafana_scf.sources.mysql.buckets import check_answer_size, check_buckets, fill_window
 from grafana_scf.sources.mysql.compiler import Fill
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -116,6 +117,8 @@ def time_series_frames(
     fill: Fill | None,
     range_ms: tuple[int, int],
     truncated: bool = False,
+    max_buckets: int | None = None,
+    max_answer_bytes: int | None = None,
 ) -> list[Frame]:
     """Long rows -> one ``[time, value]`` frame per (labels, value column).
 
@@ -123,7 +126,9 @@ def time_series_frames(
     rows after the cut are at or after the last time seen: the fill stops before that
     time, and the last bucket keeps only the values the rows hold. No zero is made up
     for a bucket the database was never asked to finish.
-    """
+
+    With a fill, the caps are checked before any series is filled: buckets per series
+    (``max_buckets``) and the least size of the answer (``max_answer_bytes``)."""
     names = [c[0] for c in columns]
     time_index = next((i for i, n in enumerate(names) if n.lower() in _TIME_NAMES), None)
     if time_index is None:
@@ -138,6 +143,8 @@ def time_series_frames(
     cut_ms = max((t for t in times if t is not None), default=None) if truncated else None
     values_by_index = {i: _column(rows, i, "number", columns[i][1]) for i in value_indexes}
     groups = _group_rows(rows, names, label_indexes, metric_index)
+    if fill is not None and max_answer_bytes is not None:
+        check_answer_size(len(groups) * len(value_indexes), range_ms, fill.interval_ms, max_answer_bytes)
     frames = []
     for (metric, labels), positions in groups.items():
         whole = len(positions) == len(rows)
@@ -146,7 +153,10 @@ def time_series_frames(
             column = values_by_index[index]
             values = column if whole else [column[p] for p in positions]
             name = metric if metric is not None else names[index]
-            frames.append(_series_frame(name, series_times, values, dict(labels), fill, range_ms, cut_ms))
+            series = _series_frame(
+                name, series_times, values, dict(labels), fill, range_ms, cut_ms, max_buckets
+            )
+            frames.append(series)
     return frames
 
 
@@ -176,10 +186,11 @@ def _series_frame(
     fill: Fill | None,
     range_ms: tuple[int, int],
     cut_ms: int | None = None,
+    max_buckets: int | None = None,
 ) -> Frame:
     if fill is None:
         return series_frame(name, times, values, labels)
-    filled_times, filled_values = apply_fill(times, values, fill, range_ms, cut_ms)
+    filled_times, filled_values = apply_fill(times, values, fill, range_ms, cut_ms, max_buckets)
     return series_frame(name, filled_times, filled_values, labels, time_config={"interval": fill.interval_ms})
 
 
@@ -189,13 +200,20 @@ def apply_fill(
     fill: Fill,
     range_ms: tuple[int, int],
     cut_ms: int | None = None,
+    max_buckets: int | None = None,
 ) -> tuple[list[int], list[Any]]:
-    """Every bucket of the range present, empty ones filled as the macro asked;
-    with ``cut_ms`` (a result cut at the row cap) only the buckets before it."""
+    """Every bucket of the range present, empty ones filled as the macro asked; with
+    ``cut_ms`` (a result cut at the row cap) only the buckets before it.
+
+    The range is clamped to the window the SQL can match (1970-2038); more than
+    ``max_buckets`` buckets is refused before one is built."""
     width = fill.interval_ms
+    if max_buckets is not None:
+        check_buckets(range_ms, width, max_buckets, "fill")
     known = {t: v for t, v in zip(times, values) if t is not None}
-    start = range_ms[0] - range_ms[0] % width
-    end = range_ms[1] if cut_ms is None else min(range_ms[1], cut_ms - 1)
+    start, end = fill_window(range_ms, width)
+    if cut_ms is not None:
+        end = min(end, cut_ms - 1)
     buckets = range(start, end + 1, width)
     extra = sorted(t for t in known if t < start or t > end)
     out_times, out_values, previous = [], [], None

@@ -14,12 +14,14 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from grafana_scf.errors import BadRequestError, QueryError, ServiceError
+from grafana_scf import deadline
+from grafana_scf.errors import BadRequestError, DownstreamError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
+from grafana_scf.sources.mysql.buckets import check_buckets
 from grafana_scf.sources.mysql.catalog import Catalog, Entry, load_catalog
 from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
@@ -44,15 +46,25 @@ class MySqlSource:
 
     kind = "mysql"
 
-    def __init__(self, catalog: Catalog, database: Database, max_rows: int) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        database: Database,
+        max_rows: int,
+        max_buckets: int = 50_000,
+        max_answer_bytes: int = 6_000_000,
+    ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
+        self.max_buckets = max_buckets
+        self.max_answer_bytes = max_answer_bytes
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
-        return cls(load_catalog(document), database, settings.max_rows)
+        limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
+        return cls(load_catalog(document), database, settings.max_rows, *limits)
 
     # -- health and discovery -------------------------------------------------
 
@@ -103,6 +115,9 @@ class MySqlSource:
         adhoc, ignored, unknown = self._adhoc(entry, query.filters)
         context = QueryContext(query.time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
+        if bound.fill is not None:
+            span = (query.time_range.from_ms, query.time_range.to_ms)
+            check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
             result = self._run(entry, bound)
         except RegexpError as exc:
@@ -148,17 +163,35 @@ class MySqlSource:
             raise QueryError(f"{entry.name}: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
 
     def _run(self, entry: Entry, bound: BoundSql) -> QueryResult:
-        return self.database.execute(
-            bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=entry.timeout_ms
-        )
+        limit_ms, by_deadline = self._time_limit_ms(entry)
+        try:
+            return self.database.execute(
+                bound.text, bound.params, max_rows=self._max_rows(entry), timeout_ms=limit_ms
+            )
+        except DownstreamError as exc:
+            if by_deadline and exc.status == HTTPStatus.GATEWAY_TIMEOUT:
+                raise deadline.current().exceeded("MySQL") from None
+            raise
+
+    def _time_limit_ms(self, entry: Entry) -> tuple[int, bool]:
+        """The statement's server-side limit: the entry's ``timeout_ms`` or
+        ``MYSQL_QUERY_TIMEOUT_MS``, or the request's time left when that is shorter
+        (then ``True``). No time left: the 504 now (0 would mean "no limit" to the server)."""
+        configured = entry.timeout_ms or self.database.settings.query_timeout_ms
+        left_ms = int(min(deadline.current().remaining_s() * 1000, configured + 1))
+        if left_ms < 1:
+            raise deadline.current().exceeded("MySQL")
+        return (left_ms, True) if left_ms < configured else (configured, False)
 
     def _shape(self, entry: Entry, bound: BoundSql, result: QueryResult, tr: TimeRange) -> list[Frame]:
         columns, rows = result.columns, result.rows
         if entry.kind == "annotation":
             return [shaping.annotation_frame(entry.name, columns, rows)]
         if entry.format == "timeseries":
+            limits = (self.max_buckets, self.max_answer_bytes)
+            span = (tr.from_ms, tr.to_ms)
             frames = shaping.time_series_frames(
-                entry.name, columns, rows, bound.fill, (tr.from_ms, tr.to_ms), result.truncated
+                entry.name, columns, rows, bound.fill, span, result.truncated, *limits
             )
             for frame in frames:
                 _apply_unit(frame, entry.unit)
