@@ -1,0 +1,384 @@
+"""The rollup refresher: one bounded, resumable, idempotent pass over every rollup.
+
+A tick takes ``GET_LOCK('<schema>.refresh', 0)`` on the writer's connection (another
+tick holding it: this one skips), then for each rollup: rebuilds its table when the
+catalog's definition hash differs from the stored one, and re-aggregates
+``[watermark - lateness·grain, min(now floored to the grain, watermark + max buckets))``
+chunk by chunk, each chunk one transaction (DELETE of its bucket range, INSERT … SELECT,
+watermark advanced). It stops when the time budget (the request's deadline, i.e. the
+SCF context's time limit less a margin) or the row bound runs out; the next tick
+resumes from the stored watermark. A crash loses at most the chunk in flight (rolled
+back), and a rerun rewrites the same buckets to the same rows.
+
+The writer connection uses the rollup writer's credentials (``ROLLUP_MYSQL_*``), which
+may point at the primary while the read-only user reads from a replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from grafana_scf import deadline as deadlines
+from grafana_scf.settings import Settings
+from grafana_scf.sources.mysql.database import ConnectionSettings
+from grafana_scf.sources.mysql.rollup_store import RollupState, RollupStore
+from grafana_scf.sources.mysql.rollups import Rollup, quote_identifier
+
+log = logging.getLogger("grafana_scf.rollups")
+Progress = Callable[[str, int, int], None]  # (rollup, buckets done, buckets to do)
+
+
+@dataclass(frozen=True)
+class RefreshLimits:
+    """How much one tick may do."""
+
+    max_buckets_per_tick: int = 4032
+    max_rows_per_tick: int = 1_000_000
+    chunk_buckets: int = 288
+    history_days: int = 400
+    safety_factor: float = 2.0  # a chunk starts only if twice the slowest one so far still fits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefreshLimits:
+        return cls(
+            max_buckets_per_tick=settings.rollup_max_buckets_per_tick,
+            max_rows_per_tick=settings.rollup_max_rows_per_tick,
+            chunk_buckets=settings.rollup_chunk_buckets,
+            history_days=settings.rollup_history_days,
+        )
+
+
+@dataclass
+class RollupOutcome:
+    """What a tick did to one rollup."""
+
+    rollup: str
+    action: str = "refreshed"  # refreshed | rebuilt | stopped | failed
+    watermark: datetime | None = None
+    buckets: int = 0
+    rows_written: int = 0
+    rows_read: int = 0
+    behind_buckets: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in vars(self).items() if v is not None}
+        if self.watermark is not None:
+            data["watermark"] = self.watermark.isoformat() + "Z"
+        return data
+
+
+@dataclass
+class TickSummary:
+    """A tick's answer: logged on one line, returned by the timer invocation."""
+
+    status: str = "ok"  # ok | skipped (lock held) | partial (a bound stopped it) | error
+    stopped_by: str | None = None  # time | rows
+    seconds: float = 0.0
+    rollups: list[RollupOutcome] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            **({"stopped_by": self.stopped_by} if self.stopped_by else {}),
+            "seconds": round(self.seconds, 3),
+            "rows_written": sum(o.rows_written for o in self.rollups),
+            "rows_read": sum(o.rows_read for o in self.rollups),
+            "rollups": [o.to_json() for o in self.rollups],
+        }
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def writer_settings(settings: Settings) -> ConnectionSettings:
+    """The rollup writer's connection: its own user, and the primary when reads go to a replica."""
+    return ConnectionSettings(
+        host=settings.rollup_mysql_host or settings.mysql_host,
+        port=settings.rollup_mysql_port or settings.mysql_port,
+        user=settings.rollup_mysql_user,
+        password=settings.rollup_mysql_password or "",
+        database=settings.mysql_database,
+        connect_timeout_s=settings.mysql_connect_timeout_s,
+        read_timeout_s=max(settings.mysql_read_timeout_s, 900),
+        query_timeout_ms=settings.mysql_query_timeout_ms,
+    )
+
+
+class Refresher:
+    """Keeps the catalog's rollups in ``schema`` up to date, through the writer's connection."""
+
+    def __init__(
+        self,
+        rollups: Mapping[str, Rollup],
+        writer: ConnectionSettings,
+        schema: str,
+        limits: RefreshLimits | None = None,
+    ) -> None:
+        quote_identifier(schema)
+        self.rollups = rollups
+        self.writer = writer
+        self.schema = schema
+        self.limits = limits or RefreshLimits()
+
+    @classmethod
+    def from_settings(cls, rollups: Mapping[str, Rollup], settings: Settings) -> Refresher:
+        return cls(
+            rollups, writer_settings(settings), settings.rollup_schema, RefreshLimits.from_settings(settings)
+        )
+
+    def connect(self) -> Any:
+        import pymysql
+
+        s = self.writer
+        return pymysql.connect(
+            host=s.host, port=s.port, user=s.user, password=s.password, database=s.database,
+            charset="utf8mb4", autocommit=False, connect_timeout=s.connect_timeout_s,
+            read_timeout=s.read_timeout_s, write_timeout=s.read_timeout_s,
+            init_command="SET time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        )  # fmt: skip
+
+    # -- the tick ------------------------------------------------------------------
+
+    def tick(
+        self,
+        *,
+        now: datetime | None = None,
+        only: Iterable[str] | None = None,
+        bounded: bool = True,
+        progress: Progress | None = None,
+    ) -> TickSummary:
+        """One pass over the rollups (``only``: these); ``bounded=False`` ignores the work bounds."""
+        started = time.monotonic()
+        summary = TickSummary()
+        conn = self.connect()
+        try:
+            store = RollupStore(conn, self.schema)
+            if not store.try_lock():
+                summary.status = "skipped"
+                return summary
+            try:
+                self._pass(store, summary, now, only, bounded, progress)
+            finally:
+                store.release_lock()
+        finally:
+            conn.close()
+            summary.seconds = time.monotonic() - started
+        return summary
+
+    def _pass(self, store, summary, now, only, bounded, progress) -> None:  # type: ignore[no-untyped-def]
+        store.ensure_state_table()
+        now = now or store.now()
+        states = store.states()
+        budget = _Budget(self.limits, bounded)
+        for rollup in self._selected(only):
+            outcome = RollupOutcome(rollup.name)
+            summary.rollups.append(outcome)
+            try:
+                self._refresh_one(store, rollup, states.get(rollup.name), now, budget, outcome, progress)
+            except _Stop as stop:
+                outcome.action = "stopped"
+                summary.status, summary.stopped_by = "partial", stop.reason
+            except Exception as exc:
+                outcome.action, outcome.error = "failed", _error_text(exc)
+                summary.status = "error"
+                log.error("rollup %s: refresh failed: %s", rollup.name, outcome.error)
+            if outcome.buckets:
+                store.record_tick(rollup.name, outcome.rows_written, outcome.rows_read, outcome.buckets,
+                                  int(budget.elapsed_ms()))  # fmt: skip
+        if summary.status == "ok" and any(o.action == "stopped" for o in summary.rollups):
+            summary.status = "partial"
+
+    def _selected(self, only: Iterable[str] | None) -> list[Rollup]:
+        if only is None:
+            return list(self.rollups.values())
+        names = list(only)
+        unknown = [n for n in names if n not in self.rollups]
+        if unknown:
+            raise KeyError(f"no rollup named {unknown[0]!r} (rollups: {', '.join(self.rollups)})")
+        return [self.rollups[n] for n in names]
+
+    def _refresh_one(self, store, rollup, state, now, budget, outcome, progress) -> None:  # type: ignore[no-untyped-def]
+        state = self._fresh_state(store, rollup, state, outcome)
+        grain = timedelta(seconds=rollup.grain_s)
+        horizon = rollup.floor(now)
+        watermark = state.watermark or rollup.floor(now - timedelta(days=self.limits.history_days))
+        start = watermark - grain * rollup.lateness if state.watermark else watermark
+        end = max(watermark, horizon)
+        if budget.bounded:
+            end = min(end, watermark + grain * self.limits.max_buckets_per_tick)
+        outcome.watermark = state.watermark
+        total = int((end - start) / grain)
+        cursor = start
+        while cursor < end:
+            budget.check()
+            chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
+            chunk_started = time.monotonic()
+            mark = max(watermark, chunk_end)
+            written, read = store.rewrite(rollup, cursor, chunk_end, mark)
+            budget.spent(written, time.monotonic() - chunk_started)
+            outcome.buckets += int((chunk_end - cursor) / grain)
+            outcome.rows_written += written
+            outcome.rows_read += read
+            outcome.watermark = watermark = mark
+            cursor = chunk_end
+            if progress:
+                progress(rollup.name, outcome.buckets, total)
+        outcome.behind_buckets = int((horizon - watermark) / grain)
+
+    def _fresh_state(self, store, rollup, state, outcome) -> RollupState:  # type: ignore[no-untyped-def]
+        if state is None or state.definition_hash != rollup.definition_hash or not store.table_exists(rollup):
+            why = "new" if state is None else "definition changed or table missing"
+            log.info("rollup %s: building its table (%s)", rollup.name, why)
+            store.rebuild(rollup)
+            outcome.action = "rebuilt"
+            return RollupState(rollup.name, rollup.definition_hash, None, None)
+        return state
+
+    # -- maintenance -----------------------------------------------------------------
+
+    def backfill(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        only: Iterable[str] | None = None,
+        progress: Progress | None = None,
+    ) -> TickSummary:
+        """Re-aggregate ``[start, end)`` (floored to each grain), unbounded by the tick limits.
+
+        The watermark moves to the end only when the range reaches back to it (contiguous).
+        ``start`` None: from ``history_days`` ago, where the watermark starts; ``end`` None: now.
+        """
+        started = time.monotonic()
+        summary = TickSummary()
+        conn = self.connect()
+        try:
+            store = RollupStore(conn, self.schema)
+            if not store.try_lock():
+                summary.status = "skipped"
+                return summary
+            try:
+                store.ensure_state_table()
+                states, now = store.states(), store.now()
+                origin = start is None
+                start = start or now - timedelta(days=self.limits.history_days)
+                for rollup in self._selected(only):
+                    outcome = RollupOutcome(rollup.name)
+                    summary.rollups.append(outcome)
+                    state = self._fresh_state(store, rollup, states.get(rollup.name), outcome)
+                    if origin and state.watermark is None:
+                        state = RollupState(rollup.name, state.definition_hash, rollup.floor(start), None)
+                    self._backfill_one(store, rollup, state, start, end or now, outcome, progress)
+            finally:
+                store.release_lock()
+        finally:
+            conn.close()
+            summary.seconds = time.monotonic() - started
+        return summary
+
+    def _backfill_one(self, store, rollup, state, start, end, outcome, progress) -> None:  # type: ignore[no-untyped-def]
+        grain = timedelta(seconds=rollup.grain_s)
+        cursor, end = rollup.floor(start), rollup.floor(end)
+        watermark = state.watermark
+        total = int((end - cursor) / grain)
+        while cursor < end:
+            chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
+            contiguous = watermark is not None and cursor <= watermark
+            mark = max(watermark, chunk_end) if contiguous and watermark else watermark
+            written, read = store.rewrite(rollup, cursor, chunk_end, mark)  # type: ignore[arg-type]
+            watermark = mark
+            outcome.buckets += int((chunk_end - cursor) / grain)
+            outcome.rows_written += written
+            outcome.rows_read += read
+            cursor = chunk_end
+            if progress:
+                progress(rollup.name, outcome.buckets, total)
+        outcome.watermark = watermark
+
+    def status(self) -> list[dict[str, Any]]:
+        """Every catalog rollup with its stored state: fresh, stale (definition changed) or absent."""
+        conn = self.connect()
+        try:
+            store = RollupStore(conn, self.schema)
+            store.ensure_state_table()
+            states = store.states()
+        finally:
+            conn.close()
+        answer = []
+        for rollup in self.rollups.values():
+            state = states.get(rollup.name)
+            answer.append(_status_row(rollup, state))
+        return answer
+
+    def drop(self, only: Iterable[str] | None = None) -> list[str]:
+        """Drop the rollup tables and their state (rebuilt from scratch on the next tick)."""
+        names = [r.name for r in self._selected(only)]
+        conn = self.connect()
+        try:
+            store = RollupStore(conn, self.schema)
+            store.ensure_state_table()
+            for name in names:
+                store.drop(name)
+        finally:
+            conn.close()
+        return names
+
+
+class _Budget:
+    """The tick's bounds: the request deadline (time) and the rows written."""
+
+    def __init__(self, limits: RefreshLimits, bounded: bool) -> None:
+        self.limits, self.bounded = limits, bounded
+        self.deadline = deadlines.current()
+        self.started = time.monotonic()
+        self.rows = 0
+        self.slowest_s = 0.0
+
+    def spent(self, rows: int, seconds: float) -> None:
+        self.rows += rows
+        self.slowest_s = max(self.slowest_s, seconds)
+
+    def check(self) -> None:
+        if not self.bounded:
+            return
+        if self.deadline.remaining_s() <= self.slowest_s * self.limits.safety_factor:
+            raise _Stop("time")
+        if self.rows >= self.limits.max_rows_per_tick:
+            raise _Stop("rows")
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.started) * 1000
+
+
+def _status_row(rollup: Rollup, state: RollupState | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"rollup": rollup.name, "grain_s": rollup.grain_s, "lateness": rollup.lateness}
+    if state is None:
+        return {**row, "state": "absent"}
+    fresh = state.definition_hash == rollup.definition_hash and state.watermark is not None
+    stale = state.definition_hash != rollup.definition_hash
+    return {
+        **row,
+        "state": "fresh" if fresh else "stale" if stale else "building",
+        "watermark": state.watermark,
+        "refreshed_at": state.refreshed_at,
+        "rows_written": state.rows_written,
+        "rows_read": state.rows_read,
+        "buckets": state.buckets,
+        "tick_ms": state.tick_ms,
+    }
+
+
+def _error_text(exc: Exception) -> str:
+    """The server's message (never a password: PyMySQL errors carry none) or the class name."""
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[1], str):
+        return f"({args[0]}) {args[1]}"
+    return str(exc) if isinstance(exc, (KeyError, ValueError)) else type(exc).__name__
