@@ -139,12 +139,15 @@ class Refresher:
         import pymysql
 
         s = self.writer
-        return pymysql.connect(
+        conn = pymysql.connect(
             host=s.host, port=s.port, user=s.user, password=s.password, database=s.database,
             charset="utf8mb4", autocommit=False, connect_timeout=s.connect_timeout_s,
             read_timeout=s.read_timeout_s, write_timeout=s.read_timeout_s,
-            init_command="SET time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            init_command="SET time_zone = '+00:00'",
         )  # fmt: skip
+        with conn.cursor() as cursor:  # INSERT ... SELECT then takes no locks on the source rows
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return conn
 
     # -- the tick ------------------------------------------------------------------
 
