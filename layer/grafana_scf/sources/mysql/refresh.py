@@ -177,7 +177,15 @@ class Refresher:
             summary.seconds = time.monotonic() - started
         return summary
 
-    def _pass(self, store, summary, now, only, bounded, progress) -> None:  # type: ignore[no-untyped-def]
+    def _pass(
+        self,
+        store: RollupStore,
+        summary: TickSummary,
+        now: datetime | None,
+        only: Iterable[str] | None,
+        bounded: bool,
+        progress: Progress | None,
+    ) -> None:
         store.ensure_state_table()
         now = now or store.now()
         states = store.states()
@@ -209,7 +217,16 @@ class Refresher:
             raise KeyError(f"no rollup named {unknown[0]!r} (rollups: {', '.join(self.rollups)})")
         return [self.rollups[n] for n in names]
 
-    def _refresh_one(self, store, rollup, state, now, budget, outcome, progress) -> None:  # type: ignore[no-untyped-def]
+    def _refresh_one(
+        self,
+        store: RollupStore,
+        rollup: Rollup,
+        state: RollupState | None,
+        now: datetime,
+        budget: _Budget,
+        outcome: RollupOutcome,
+        progress: Progress | None,
+    ) -> None:
         state = self._fresh_state(store, rollup, state, outcome)
         grain = timedelta(seconds=rollup.grain_s)
         horizon = rollup.floor(now)
@@ -237,7 +254,9 @@ class Refresher:
                 progress(rollup.name, outcome.buckets, total)
         outcome.behind_buckets = int((horizon - watermark) / grain)
 
-    def _fresh_state(self, store, rollup, state, outcome) -> RollupState:  # type: ignore[no-untyped-def]
+    def _fresh_state(
+        self, store: RollupStore, rollup: Rollup, state: RollupState | None, outcome: RollupOutcome
+    ) -> RollupState:
         if state is None or state.definition_hash != rollup.definition_hash or not store.table_exists(rollup):
             why = "new" if state is None else "definition changed or table missing"
             log.info("rollup %s: building its table (%s)", rollup.name, why)
@@ -287,7 +306,16 @@ class Refresher:
             summary.seconds = time.monotonic() - started
         return summary
 
-    def _backfill_one(self, store, rollup, state, start, end, outcome, progress) -> None:  # type: ignore[no-untyped-def]
+    def _backfill_one(
+        self,
+        store: RollupStore,
+        rollup: Rollup,
+        state: RollupState,
+        start: datetime,
+        end: datetime,
+        outcome: RollupOutcome,
+        progress: Progress | None,
+    ) -> None:
         grain = timedelta(seconds=rollup.grain_s)
         cursor, end = rollup.floor(start), rollup.floor(end)
         watermark = state.watermark
@@ -296,7 +324,7 @@ class Refresher:
             chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
             contiguous = watermark is not None and cursor <= watermark
             mark = max(watermark, chunk_end) if contiguous and watermark else watermark
-            written, read = store.rewrite(rollup, cursor, chunk_end, mark)  # type: ignore[arg-type]
+            written, read = store.rewrite(rollup, cursor, chunk_end, mark)
             watermark = mark
             outcome.buckets += int((chunk_end - cursor) / grain)
             outcome.rows_written += written
@@ -381,7 +409,7 @@ def _status_row(rollup: Rollup, state: RollupState | None) -> dict[str, Any]:
 
 def _error_text(exc: Exception) -> str:
     """The server's message (never a password: PyMySQL errors carry none) or the class name."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[1], str):
         return f"({args[0]}) {args[1]}"
     return str(exc) if isinstance(exc, (KeyError, ValueError)) else type(exc).__name__

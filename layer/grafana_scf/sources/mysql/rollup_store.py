@@ -117,7 +117,9 @@ class RollupStore:
         self._run(f"DELETE FROM {self.state_table} WHERE rollup = %s", (name,))
         self.conn.commit()
 
-    def rewrite(self, rollup: Rollup, start: datetime, end: datetime, watermark: datetime) -> tuple[int, int]:
+    def rewrite(
+        self, rollup: Rollup, start: datetime, end: datetime, watermark: datetime | None
+    ) -> tuple[int, int]:
         """Re-aggregate the buckets in ``[start, end)`` and set the watermark, in one transaction.
 
         Returns (rows written, rows the server read doing it).
