@@ -79,6 +79,7 @@ class TickSummary:
 
     status: str = "ok"  # ok | skipped (lock held) | partial (a bound stopped it) | error
     stopped_by: str | None = None  # time | rows
+    error: str | None = None  # when the writer could not connect
     seconds: float = 0.0
     rollups: list[RollupOutcome] = field(default_factory=list)
 
@@ -86,6 +87,7 @@ class TickSummary:
         return {
             "status": self.status,
             **({"stopped_by": self.stopped_by} if self.stopped_by else {}),
+            **({"error": self.error} if self.error else {}),
             "seconds": round(self.seconds, 3),
             "rows_written": sum(o.rows_written for o in self.rollups),
             "rows_read": sum(o.rows_read for o in self.rollups),
@@ -162,7 +164,12 @@ class Refresher:
         """One pass over the rollups (``only``: these); ``bounded=False`` ignores the work bounds."""
         started = time.monotonic()
         summary = TickSummary()
-        conn = self.connect()
+        try:
+            conn = self.connect()
+        except Exception as exc:
+            summary.status, summary.error = "error", _error_text(exc)
+            log.error("rollups: cannot connect as the writer: %s", summary.error)
+            return summary
         try:
             store = RollupStore(conn, self.schema)
             if not store.try_lock():
