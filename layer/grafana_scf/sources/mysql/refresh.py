@@ -283,8 +283,9 @@ class Refresher:
     ) -> TickSummary:
         """Re-aggregate ``[start, end)`` (floored to each grain), unbounded by the tick limits.
 
-        The watermark moves to the end only when the range reaches back to it (contiguous).
-        ``start`` None: from ``history_days`` ago, where the watermark starts; ``end`` None: now.
+        The watermark moves to the end only when the range reaches back to it (contiguous);
+        a new rollup (no watermark) starts at ``start``: source rows before it are taken to
+        be none. ``start`` None: ``history_days`` ago; ``end`` None: now.
         """
         started = time.monotonic()
         summary = TickSummary()
@@ -297,13 +298,12 @@ class Refresher:
             try:
                 store.ensure_state_table()
                 states, now = store.states(), store.now()
-                origin = start is None
                 start = start or now - timedelta(days=self.limits.history_days)
                 for rollup in self._selected(only):
                     outcome = RollupOutcome(rollup.name)
                     summary.rollups.append(outcome)
                     state = self._fresh_state(store, rollup, states.get(rollup.name), outcome)
-                    if origin and state.watermark is None:
+                    if state.watermark is None:  # a new rollup starts at the backfill's start
                         state = RollupState(rollup.name, state.definition_hash, rollup.floor(start), None)
                     self._backfill_one(store, rollup, state, start, end or now, outcome, progress)
             finally:
