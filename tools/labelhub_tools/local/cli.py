@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     parser.add_argument(
+        "--no-timers",
+        action="store_true",
+        help="do not fire the functions' timer events (default: fire them on the schedule their "
+        "serverless.yml declares, e.g. the business function's rollup refresh every 5 minutes)",
+    )
+    parser.add_argument(
         "--emulator",
         choices=("auto", "on", "off"),
         default="auto",
@@ -100,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             layer_dir=args.layer_dir,
             python=args.python,
             environ=environ,
+            timers=not args.no_timers,
         )
     except (ProjectError, RuntimeError, OSError) as exc:
         if emulator is not None:
@@ -175,4 +182,7 @@ def _print_banner(runner, root: Path) -> None:
         spec = pool.spec
         note = "" if spec.has_http_event else "  (no http event: no Function URL when deployed)"
         print(f"  {runner.function_url(name)}  {spec.function_name}, timeout {spec.timeout_s} s{note}")
+        for timer in spec.timers:
+            state = "on" if runner._timers and timer.enabled else "off"
+            print(f"    timer {timer.name}: {timer.schedule.expression} ({state})")
     print(f"function list: {runner.url}/   Ctrl-C to stop", flush=True)
