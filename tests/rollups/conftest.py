@@ -80,7 +80,9 @@ class RollupWorld:
             return list(cursor.fetchall())
 
     def table(self, name: str = "events_5m") -> list[tuple]:
-        rows = self.execute(f"SELECT * FROM `{self.schema}`.`{name}` ORDER BY 1, 2")
+        rows = self.execute(
+            f"SELECT bucket, kind, n, amount, biggest FROM `{self.schema}`.`{name}` ORDER BY 1, 2"
+        )
         return [tuple(int(v) if not isinstance(v, (datetime, str)) else v for v in row) for row in rows]
 
     def expected(self, until: datetime) -> list[tuple]:
