@@ -42,7 +42,7 @@ CATALOG = {
 EXPECTED_SQL = """
 SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(created_at) DIV 300 * 300) AS bucket, kind,
        COUNT(*), SUM(amount), MAX(amount)
-FROM events WHERE created_at < %s GROUP BY 1, 2 ORDER BY 1, 2
+FROM events WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
@@ -85,9 +85,13 @@ class RollupWorld:
         )
         return [tuple(int(v) if not isinstance(v, (datetime, str)) else v for v in row) for row in rows]
 
-    def expected(self, until: datetime) -> list[tuple]:
-        rows = self.execute(EXPECTED_SQL, (until,))
+    def expected(self, until: datetime, since: datetime = datetime(1970, 1, 1)) -> list[tuple]:
+        rows = self.execute(EXPECTED_SQL, (since, until))
         return [tuple(int(v) if not isinstance(v, (datetime, str)) else v for v in row) for row in rows]
+
+    def origin(self, name: str = "events_5m") -> datetime | None:
+        rows = self.execute(f"SELECT origin FROM `{self.schema}`.rollup_state WHERE rollup = %s", (name,))
+        return rows[0][0] if rows else None
 
     def watermark(self, name: str = "events_5m") -> datetime | None:
         known = self.execute(

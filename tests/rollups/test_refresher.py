@@ -124,3 +124,13 @@ def test_a_changed_definition_rebuilds_the_table(fresh):
     assert refresher.status()[0]["state"] == "fresh"
     assert fresh.refresher().status()[0]["state"] == "stale"  # the old definition no longer matches
     assert fresh.table() == fresh.expected(NOW)
+
+
+def test_the_covered_range_starts_at_the_origin_and_a_backfill_extends_it_backwards(fresh):
+    fresh.refresher(history_days=1).tick(now=NOW, bounded=False)
+    origin = NOW - timedelta(days=1)
+    assert (fresh.origin(), fresh.watermark()) == (origin, NOW)
+    assert fresh.table() == fresh.expected(NOW, since=origin)  # nothing before the origin was read
+    fresh.refresher(chunk_buckets=7).backfill(NOW - timedelta(days=3), NOW - timedelta(hours=30))
+    assert (fresh.origin(), fresh.watermark()) == (NOW - timedelta(days=3), NOW)
+    assert fresh.table() == fresh.expected(NOW)

@@ -238,7 +238,8 @@ class Refresher:
         grain = timedelta(seconds=rollup.grain_s)
         horizon = rollup.floor(now)
         watermark = state.watermark or rollup.floor(now - timedelta(days=self.limits.history_days))
-        start = watermark - grain * rollup.lateness if state.watermark else watermark
+        origin = state.origin if state.watermark else watermark  # a new rollup starts here
+        start = max(watermark - grain * rollup.lateness, origin or watermark)
         end = max(watermark, horizon)
         if budget.bounded:
             end = min(end, watermark + grain * self.limits.max_buckets_per_tick)
@@ -250,7 +251,7 @@ class Refresher:
             chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
             chunk_started = time.monotonic()
             mark = max(watermark, chunk_end)
-            written, read = store.rewrite(rollup, cursor, chunk_end, mark)
+            written, read = store.rewrite(rollup, cursor, chunk_end, mark, origin)
             budget.spent(written, time.monotonic() - chunk_started)
             outcome.buckets += int((chunk_end - cursor) / grain)
             outcome.rows_written += written
@@ -283,9 +284,9 @@ class Refresher:
     ) -> TickSummary:
         """Re-aggregate ``[start, end)`` (floored to each grain), unbounded by the tick limits.
 
-        The watermark moves to the end only when the range reaches back to it (contiguous);
-        a new rollup (no watermark) starts at ``start``: source rows before it are taken to
-        be none. ``start`` None: ``history_days`` ago; ``end`` None: now.
+        The covered range ``[origin, watermark)`` grows only contiguously: before the origin
+        chunk by chunk backwards, past the watermark only when the range reaches back to it.
+        A new rollup's origin is ``start``. ``start`` None: ``history_days`` ago; ``end`` None: now.
         """
         started = time.monotonic()
         summary = TickSummary()
@@ -303,8 +304,6 @@ class Refresher:
                     outcome = RollupOutcome(rollup.name)
                     summary.rollups.append(outcome)
                     state = self._fresh_state(store, rollup, states.get(rollup.name), outcome)
-                    if state.watermark is None:  # a new rollup starts at the backfill's start
-                        state = RollupState(rollup.name, state.definition_hash, rollup.floor(start), None)
                     self._backfill_one(store, rollup, state, start, end or now, outcome, progress)
             finally:
                 store.release_lock()
@@ -324,21 +323,36 @@ class Refresher:
         progress: Progress | None,
     ) -> None:
         grain = timedelta(seconds=rollup.grain_s)
-        cursor, end = rollup.floor(start), rollup.floor(end)
-        watermark = state.watermark
-        total = int((end - cursor) / grain)
-        while cursor < end:
-            chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
-            contiguous = watermark is not None and cursor <= watermark
-            mark = max(watermark, chunk_end) if contiguous and watermark else watermark
-            written, read = store.rewrite(rollup, cursor, chunk_end, mark)
-            watermark = mark
-            outcome.buckets += int((chunk_end - cursor) / grain)
-            outcome.rows_written += written
-            outcome.rows_read += read
-            cursor = chunk_end
+        start, end = rollup.floor(start), rollup.floor(end)
+        if state.watermark is None or state.origin is None:  # nothing covered yet
+            origin = watermark = start
+        else:
+            origin, watermark = state.origin, state.watermark
+        total = int((max(end, origin) - start) / grain)
+
+        def done(written_read: tuple[int, int], buckets: int) -> None:
+            outcome.buckets += buckets
+            outcome.rows_written += written_read[0]
+            outcome.rows_read += written_read[1]
             if progress:
                 progress(rollup.name, outcome.buckets, total)
+
+        while start < origin:  # backwards from the origin, so [origin, watermark) stays whole
+            chunk_start = max(origin - grain * self.limits.chunk_buckets, start)
+            done(
+                store.rewrite(rollup, chunk_start, origin, watermark, chunk_start),
+                int((origin - chunk_start) / grain),
+            )
+            origin = chunk_start
+        cursor = max(start, state.origin or start)
+        while cursor < end:
+            chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
+            if cursor <= watermark:
+                watermark = max(watermark, chunk_end)
+            done(
+                store.rewrite(rollup, cursor, chunk_end, watermark, origin), int((chunk_end - cursor) / grain)
+            )
+            cursor = chunk_end
         outcome.watermark = watermark
 
     def status(self) -> list[dict[str, Any]]:
@@ -405,6 +419,7 @@ def _status_row(rollup: Rollup, state: RollupState | None) -> dict[str, Any]:
     return {
         **row,
         "state": "fresh" if fresh else "stale" if stale else "building",
+        "origin": state.origin,
         "watermark": state.watermark,
         "refreshed_at": state.refreshed_at,
         "rows_written": state.rows_written,

@@ -1,8 +1,9 @@
 """The rollup schema on the writer's connection: tables, the state table, one chunk's rewrite.
 
 ``<schema>.rollup_state`` keeps one row per rollup: the definition hash its table was
-built from, the watermark (every source row before it is aggregated, as of
-``refreshed_at``; always a grain boundary), and what the last tick did. A rollup's table
+built from, the origin and the watermark (every source row in ``[origin, watermark)`` is
+aggregated, as of ``refreshed_at``; both grain boundaries; rows before the origin were
+never read), and what the last tick did. A rollup's table
 is created from its SQL (``CREATE TABLE … SELECT … LIMIT 0`` infers the column types)
 with ``PRIMARY KEY (bucket, dimensions…)``. A chunk is rewritten in one transaction:
 DELETE of its bucket range, INSERT … SELECT of the aggregation, the state row updated.
@@ -21,6 +22,7 @@ _STATE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
   rollup          VARCHAR(64) NOT NULL PRIMARY KEY,
   definition_hash CHAR(64) NOT NULL,
   watermark       DATETIME NULL,
+  origin          DATETIME NULL,
   refreshed_at    DATETIME NULL,
   rows_written    BIGINT NOT NULL DEFAULT 0,
   rows_read       BIGINT NOT NULL DEFAULT 0,
@@ -43,6 +45,7 @@ class RollupState:
     definition_hash: str
     watermark: datetime | None
     refreshed_at: datetime | None
+    origin: datetime | None = None
     rows_written: int = 0
     rows_read: int = 0
     buckets: int = 0
@@ -68,8 +71,8 @@ class RollupStore:
 
     def states(self) -> dict[str, RollupState]:
         rows = self._run(
-            f"SELECT rollup, definition_hash, watermark, refreshed_at, rows_written, rows_read, buckets, "
-            f"tick_ms FROM {self.state_table}"
+            f"SELECT rollup, definition_hash, watermark, refreshed_at, origin, rows_written, rows_read, "
+            f"buckets, tick_ms FROM {self.state_table}"
         )
         self.conn.commit()
         return {row[0]: RollupState(*row) for row in rows}
@@ -118,9 +121,14 @@ class RollupStore:
         self.conn.commit()
 
     def rewrite(
-        self, rollup: Rollup, start: datetime, end: datetime, watermark: datetime | None
+        self,
+        rollup: Rollup,
+        start: datetime,
+        end: datetime,
+        watermark: datetime | None,
+        origin: datetime | None,
     ) -> tuple[int, int]:
-        """Re-aggregate the buckets in ``[start, end)`` and set the watermark, in one transaction.
+        """Re-aggregate the buckets in ``[start, end)``, set the watermark and origin, in one transaction.
 
         Returns (rows written, rows the server read doing it).
         """
@@ -136,9 +144,9 @@ class RollupStore:
                     bound.params,
                 )
             self._run(
-                f"UPDATE {self.state_table} SET watermark = %s, refreshed_at = UTC_TIMESTAMP() "
+                f"UPDATE {self.state_table} SET watermark = %s, origin = %s, refreshed_at = UTC_TIMESTAMP() "
                 "WHERE rollup = %s",
-                (watermark, rollup.name),
+                (watermark, origin, rollup.name),
             )
             self.conn.commit()
         except BaseException:
