@@ -18,6 +18,7 @@ import argparse
 import statistics
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,23 +54,25 @@ def main() -> int:
     return 0
 
 
-def _report(rebuild, ticks, until: datetime) -> None:  # type: ignore[no-untyped-def]
-    print(f"full rebuild up to {until - timedelta(minutes=5)}Z, then ticks at {until}Z (5 minutes of new data)")
-    print(f"{'rollup':<22} {'rebuild s':>10} {'rows read':>12} {'tick rows read':>15} {'buckets':>8} {'ratio':>8}")
+def _report(rebuild: Any, ticks: list[Any], until: datetime) -> None:
+    print(
+        f"full rebuild up to {until - timedelta(minutes=5)}Z, then ticks at {until}Z (5 minutes of new data)"
+    )
+    print(f"{'rollup':<22} {'rebuild read':>13} {'tick read':>10} {'buckets':>8} {'ratio':>8}")
     by_name = {o.rollup: o for o in rebuild.rollups}
     first_tick = ticks[0]
     for outcome in first_tick.rollups:
         base = by_name[outcome.rollup]
         ratio = outcome.rows_read / base.rows_read if base.rows_read else 0.0
         print(
-            f"{outcome.rollup:<22} {'':>10} {base.rows_read:>12,} {outcome.rows_read:>15,} "
+            f"{outcome.rollup:<22} {base.rows_read:>13,} {outcome.rows_read:>10,} "
             f"{outcome.buckets:>8} {ratio:>8.4f}"
         )
     rebuild_read = sum(o.rows_read for o in rebuild.rollups)
     tick_read = statistics.median(sum(o.rows_read for o in t.rollups) for t in ticks)
     tick_s = statistics.median(t.seconds for t in ticks)
     print(
-        f"{'all':<22} {rebuild.seconds:>10.2f} {rebuild_read:>12,} {int(tick_read):>15,}\n"
+        f"{'all':<22} {rebuild_read:>13,} {int(tick_read):>10,}\n"
         f"tick: {tick_s:.3f} s (median of {len(ticks)}) = {tick_s / rebuild.seconds:.4f} of the rebuild's "
         f"{rebuild.seconds:.2f} s; rows read {tick_read / rebuild_read:.4f} of the rebuild's"
     )
