@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from grafana_scf import deadline as deadlines
 from grafana_scf.settings import Settings
 from grafana_scf.sources.mysql.database import ConnectionSettings
+from grafana_scf.sources.mysql.refresh_summary import RollupOutcome, TickSummary, error_text, status_row
 from grafana_scf.sources.mysql.rollup_store import RollupState, RollupStore
 from grafana_scf.sources.mysql.rollups import Rollup, quote_identifier
 
@@ -51,48 +52,6 @@ class RefreshLimits:
             chunk_buckets=settings.rollup_chunk_buckets,
             history_days=settings.rollup_history_days,
         )
-
-
-@dataclass
-class RollupOutcome:
-    """What a tick did to one rollup."""
-
-    rollup: str
-    action: str = "refreshed"  # refreshed | rebuilt | stopped | failed
-    watermark: datetime | None = None
-    buckets: int = 0
-    rows_written: int = 0
-    rows_read: int = 0
-    behind_buckets: int = 0
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in vars(self).items() if v is not None}
-        if self.watermark is not None:
-            data["watermark"] = self.watermark.isoformat() + "Z"
-        return data
-
-
-@dataclass
-class TickSummary:
-    """A tick's answer: logged on one line, returned by the timer invocation."""
-
-    status: str = "ok"  # ok | skipped (lock held) | partial (a bound stopped it) | error
-    stopped_by: str | None = None  # time | rows
-    error: str | None = None  # when the writer could not connect
-    seconds: float = 0.0
-    rollups: list[RollupOutcome] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            **({"stopped_by": self.stopped_by} if self.stopped_by else {}),
-            **({"error": self.error} if self.error else {}),
-            "seconds": round(self.seconds, 3),
-            "rows_written": sum(o.rows_written for o in self.rollups),
-            "rows_read": sum(o.rows_read for o in self.rollups),
-            "rollups": [o.to_json() for o in self.rollups],
-        }
 
 
 class _Stop(Exception):
@@ -167,7 +126,7 @@ class Refresher:
         try:
             conn = self.connect()
         except Exception as exc:
-            summary.status, summary.error = "error", _error_text(exc)
+            summary.status, summary.error = "error", error_text(exc)
             log.error("rollups: cannot connect as the writer: %s", summary.error)
             return summary
         try:
@@ -206,7 +165,7 @@ class Refresher:
                 outcome.action = "stopped"
                 summary.status, summary.stopped_by = "partial", stop.reason
             except Exception as exc:
-                outcome.action, outcome.error = "failed", _error_text(exc)
+                outcome.action, outcome.error = "failed", error_text(exc)
                 summary.status = "error"
                 log.error("rollup %s: refresh failed: %s", rollup.name, outcome.error)
             if outcome.buckets:
@@ -367,7 +326,7 @@ class Refresher:
         answer = []
         for rollup in self.rollups.values():
             state = states.get(rollup.name)
-            answer.append(_status_row(rollup, state))
+            answer.append(status_row(rollup, state))
         return answer
 
     def drop(self, only: Iterable[str] | None = None) -> list[str]:
@@ -408,30 +367,3 @@ class _Budget:
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
-
-
-def _status_row(rollup: Rollup, state: RollupState | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"rollup": rollup.name, "grain_s": rollup.grain_s, "lateness": rollup.lateness}
-    if state is None:
-        return {**row, "state": "absent"}
-    fresh = state.definition_hash == rollup.definition_hash and state.watermark is not None
-    stale = state.definition_hash != rollup.definition_hash
-    return {
-        **row,
-        "state": "fresh" if fresh else "stale" if stale else "building",
-        "origin": state.origin,
-        "watermark": state.watermark,
-        "refreshed_at": state.refreshed_at,
-        "rows_written": state.rows_written,
-        "rows_read": state.rows_read,
-        "buckets": state.buckets,
-        "tick_ms": state.tick_ms,
-    }
-
-
-def _error_text(exc: Exception) -> str:
-    """The server's message (never a password: PyMySQL errors carry none) or the class name."""
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) >= 2 and isinstance(args[1], str):
-        return f"({args[0]}) {args[1]}"
-    return str(exc) if isinstance(exc, (KeyError, ValueError)) else type(exc).__name__
