@@ -5,10 +5,11 @@ tick holding it: this one skips), then for each rollup: rebuilds its table when 
 catalog's definition hash differs from the stored one, and re-aggregates
 ``[watermark - lateness·grain, min(now floored to the grain, watermark + max buckets))``
 chunk by chunk, each chunk one transaction (DELETE of its bucket range, INSERT … SELECT,
-watermark advanced). It stops when the time budget (the request's deadline, i.e. the
-SCF context's time limit less a margin) or the row bound runs out; the next tick
-resumes from the stored watermark. A crash loses at most the chunk in flight (rolled
-back), and a rerun rewrites the same buckets to the same rows.
+watermark advanced; chunks grow while quick and shrink when slow). It stops when the
+time budget (the request's deadline, i.e. the SCF context's time limit less a margin)
+or the row bound runs out; the next tick resumes from the stored watermark. A crash
+loses at most the chunk in flight (rolled back), and a rerun rewrites the same buckets
+to the same rows.
 
 The writer connection uses the rollup writer's credentials (``ROLLUP_MYSQL_*``), which
 may point at the primary while the read-only user reads from a replica.
@@ -32,6 +33,7 @@ from grafana_scf.sources.mysql.rollups import Rollup, quote_identifier
 
 log = logging.getLogger("grafana_scf.rollups")
 Progress = Callable[[str, int, int], None]  # (rollup, buckets done, buckets to do)
+TARGET_CHUNK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -204,14 +206,16 @@ class Refresher:
             end = min(end, watermark + grain * self.limits.max_buckets_per_tick)
         outcome.watermark = state.watermark
         total = int((end - start) / grain)
-        cursor = start
+        cursor, size = start, min(self.limits.chunk_buckets, rollup.lateness + 1)
         while cursor < end:
             budget.check()
-            chunk_end = min(cursor + grain * self.limits.chunk_buckets, end)
+            chunk_end = min(cursor + grain * size, end)
             chunk_started = time.monotonic()
             mark = max(watermark, chunk_end)
             written, read = store.rewrite(rollup, cursor, chunk_end, mark, origin)
-            budget.spent(written, time.monotonic() - chunk_started)
+            took = time.monotonic() - chunk_started
+            budget.spent(written, took)
+            size = budget.next_chunk(size, took)
             outcome.buckets += int((chunk_end - cursor) / grain)
             outcome.rows_written += written
             outcome.rows_read += read
@@ -356,6 +360,19 @@ class _Budget:
     def spent(self, rows: int, seconds: float) -> None:
         self.rows += rows
         self.slowest_s = max(self.slowest_s, seconds)
+
+    def next_chunk(self, size: int, took_s: float) -> int:
+        """The next chunk's buckets: doubled while chunks are quick, halved when one is slow.
+
+        A chunk should take at most ``TARGET_CHUNK_S`` (and a quarter of the time left),
+        so the time bound, checked between chunks, never waits long for one.
+        """
+        target = min(TARGET_CHUNK_S, self.deadline.remaining_s() / 4)
+        if took_s > target:
+            return max(1, size // 2)
+        if took_s < target / 4:
+            return min(self.limits.chunk_buckets, size * 2)
+        return size
 
     def check(self) -> None:
         if not self.bounded:
