@@ -118,7 +118,9 @@ class Settings:
         "rollups: rows one timer tick may write before it stops (resumes next tick)",
     )
     rollup_chunk_buckets: int = _setting(
-        288, _parse_positive_int, "rollups: buckets rewritten per transaction"
+        288,
+        _parse_positive_int,
+        "rollups: the most buckets rewritten per transaction (a tick adapts below it)",
     )
     rollup_history_days: int = _setting(
         400, _parse_positive_int, "rollups: how far back a new rollup starts aggregating"
