@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=90, help="days of seeded data (seed --days)")
     parser.add_argument("--ticks", type=int, default=3, help="ticks to measure (the median is reported)")
     parser.add_argument("--keep", action="store_true", help="keep the rollup tables")
+    parser.add_argument("--rollup", action="append", metavar="NAME", help="only this rollup (repeatable)")
     args = parser.parse_args()
 
     from grafana_scf.catalog_file import load_catalog_file
@@ -40,17 +41,17 @@ def main() -> int:
     until = parse_until(args.until)
     catalog = load_catalog(load_catalog_file(ROOT / "datasource" / "business" / "catalog.yaml"))
     refresher = Refresher.from_settings(catalog.rollups, read_settings())
-    refresher.drop()
+    refresher.drop(args.rollup)
     start = until - timedelta(days=args.days + 1)
-    rebuild = refresher.backfill(start, until - timedelta(minutes=5))
+    rebuild = refresher.backfill(start, until - timedelta(minutes=5), only=args.rollup)
     ticks = []
     for _ in range(args.ticks):
-        ticks.append(refresher.tick(now=until))
+        ticks.append(refresher.tick(now=until, only=args.rollup))
     try:
         _report(rebuild, ticks, until)
     finally:
         if not args.keep:
-            refresher.drop()
+            refresher.drop(args.rollup)
     return 0
 
 
