@@ -134,3 +134,14 @@ def test_the_covered_range_starts_at_the_origin_and_a_backfill_extends_it_backwa
     fresh.refresher(chunk_buckets=7).backfill(NOW - timedelta(days=3), NOW - timedelta(hours=30))
     assert (fresh.origin(), fresh.watermark()) == (NOW - timedelta(days=3), NOW)
     assert fresh.table() == fresh.expected(NOW)
+
+
+def test_chunks_double_while_quick_and_halve_when_slow():
+    from grafana_scf.sources.mysql.refresh import RefreshLimits, _Budget
+
+    with deadline.bind(deadline.Deadline.after(600.0)):
+        budget = _Budget(RefreshLimits(chunk_buckets=64), bounded=True)
+    assert [budget.next_chunk(8, 0.1), budget.next_chunk(64, 0.1), budget.next_chunk(16, 2.0)] == [16, 64, 16]
+    assert [budget.next_chunk(16, 6.0), budget.next_chunk(1, 60.0)] == [8, 1]
+    with deadline.bind(deadline.Deadline.after(4.0)):  # little time left: a quarter of it is the target
+        assert _Budget(RefreshLimits(), bounded=True).next_chunk(16, 1.5) == 8
