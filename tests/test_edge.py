@@ -56,7 +56,10 @@ def test_unknown_event_shapes_are_refused_clearly(event):
 
 
 def test_handler_answers_an_unknown_event_with_400(business):
-    response = business.handle(load_event("timer"), {})
+    cos_event = {
+        "Records": [{"cos": {"cosObject": {"key": "x"}}, "event": {"eventName": "cos:ObjectCreated:*"}}]
+    }
+    response = business.handle(cos_event, {})
     assert response["statusCode"] == 400
     assert "unsupported event" in json.loads(response["body"])["message"]
 

@@ -7,6 +7,7 @@ asked. Built once per instance, at import time of the function's ``index.py``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ from grafana_scf import deadline, logsafe
 from grafana_scf.auth import check_token
 from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.errors import ServiceError
-from grafana_scf.events import infer_event
+from grafana_scf.events import TimerEvent, infer_event
 from grafana_scf.limits import RequestLimits
 from grafana_scf.render import render_error
 from grafana_scf.routes import Router
@@ -52,6 +53,8 @@ class App:
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """SCF entry: an HTTP event in, an integrated response out."""
         started = time.perf_counter()
+        if TimerEvent.matches(event):
+            return self.handle_timer(TimerEvent(event), context)
         try:
             shape = infer_event(event)
             request = shape.to_request()
@@ -68,6 +71,32 @@ class App:
             (time.perf_counter() - started) * 1000,
         )
         return shape.to_response(response)
+
+    def handle_timer(self, event: TimerEvent, context: Any = None) -> dict[str, Any]:
+        """A timer tick: the source's timer work (the rollup refresher) within the time limit.
+
+        The answer is a small JSON summary, also logged on one line; never raises.
+        """
+        started = time.perf_counter()
+        work = getattr(self.source, "on_timer", None)
+        with deadline.bind(deadline.Deadline.from_context(context)):
+            try:
+                if work is None:
+                    summary: dict[str, Any] = {
+                        "status": "ok",
+                        "message": f"{self.source.kind}: no timer work",
+                    }
+                else:
+                    summary = work(event)
+            except Exception as exc:
+                log.exception("timer %s crashed", event.trigger_name)
+                summary = {"status": "error", "message": f"timer work failed ({type(exc).__name__})"}
+        summary = {"trigger": event.trigger_name, **summary}
+        line = json.dumps(summary, default=str, separators=(",", ":"))
+        log.info(
+            "timer %s -> %s in %.1f ms", event.trigger_name, line, (time.perf_counter() - started) * 1000
+        )
+        return summary
 
     def respond(self, request: Request) -> Response:
         """Auth, route, and turn any failure into a JSON error answer."""

@@ -1,7 +1,8 @@
-"""SCF HTTP event shapes. Each class recognises its own events.
+"""SCF event shapes. Each class recognises its own events.
 
 The app tries ``EVENT_SHAPES`` in order and takes the first whose ``matches`` is
-true; a new trigger type is a new class here, not a new branch in the app.
+true; a new trigger type is a new class here, not a new branch in the app. A timer
+event (``TimerEvent``) is not a request: the app hands it to the source's timer work.
 Only ``httpMethod``, ``path``, lower-case ``headers``, ``queryString``, ``body``
 and ``isBase64Encoded`` are read; ``requestContext`` is optional.
 """
@@ -135,6 +136,40 @@ class FunctionUrlEvent(HttpEvent):
 EVENT_SHAPES: tuple[type[HttpEvent], ...] = (ApiGatewayEvent, FunctionUrlEvent)
 
 
+class TimerEvent:
+    """Timer trigger: ``{"Type": "Timer", "TriggerName", "Time", "Message"}``.
+
+    ``Message`` is the trigger's ``argument`` (at most 4 KB). The answer is the
+    function's return value, logged by SCF; nothing is sent anywhere.
+    """
+
+    name: ClassVar[str] = "timer"
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+
+    @classmethod
+    def matches(cls, event: Any) -> bool:
+        return (
+            isinstance(event, Mapping)
+            and event.get("Type") == "Timer"
+            and isinstance(event.get("TriggerName"), str)
+            and "httpMethod" not in event
+        )
+
+    @property
+    def trigger_name(self) -> str:
+        return str(self.event["TriggerName"])
+
+    @property
+    def time(self) -> str:
+        return str(self.event.get("Time") or "")
+
+    @property
+    def message(self) -> str:
+        return str(self.event.get("Message") or "")
+
+
 def infer_event(event: Any) -> HttpEvent:
     """The shape object for ``event``; ``UnsupportedEventError`` names what was seen."""
     for shape in EVENT_SHAPES:
@@ -146,5 +181,5 @@ def infer_event(event: Any) -> HttpEvent:
     else:
         seen = type(event).__name__
     raise UnsupportedEventError(
-        f"unsupported event: expected an API Gateway or Function URL HTTP event, got {seen}"
+        f"unsupported event: expected an API Gateway or Function URL HTTP event, or a timer, got {seen}"
     )

@@ -129,6 +129,37 @@ class Settings:
     )
     log_level: str = _setting("INFO", str.upper, "log level of the function (DEBUG, INFO, WARNING, ERROR)")
     grafana_backend_debug: bool = _setting(False, _parse_bool, "include exception types in 500 messages")
+    rollup_schema: str = _setting(
+        "labelhub_rollup", str, "database (schema) holding the rollup tables and their rollup_state"
+    )
+    rollup_mysql_user: str = _setting(
+        "labelhub_rollup_rw",
+        str,
+        "rollup writer: SELECT on the source tables, ALL on ROLLUP_SCHEMA (the timer's refresher)",
+    )
+    rollup_mysql_password: str = _setting("labelhub_rollup_rw", str, "rollup writer's password", secret=True)
+    rollup_mysql_host: str | None = _setting(
+        None, str, "rollup writer's host (the primary when MYSQL_HOST is a read replica); unset = MYSQL_HOST"
+    )
+    rollup_mysql_port: int | None = _setting(None, _parse_port, "rollup writer's port; unset = MYSQL_PORT")
+    rollup_max_buckets_per_tick: int = _setting(
+        4032,
+        _parse_positive_int,
+        "rollups: buckets one timer tick may advance a rollup by (resumes next tick)",
+    )
+    rollup_max_rows_per_tick: int = _setting(
+        1_000_000,
+        _parse_positive_int,
+        "rollups: rows one timer tick may write before it stops (resumes next tick)",
+    )
+    rollup_chunk_buckets: int = _setting(
+        288,
+        _parse_positive_int,
+        "rollups: the most buckets rewritten per transaction (a tick adapts below it)",
+    )
+    rollup_history_days: int = _setting(
+        400, _parse_positive_int, "rollups: how far back a new rollup starts aggregating"
+    )
     cloud_api_region: str = _setting(
         "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
     )

@@ -30,7 +30,9 @@ class DemoDB:
     SQL_DB = run_name("labelhub_test_demo_sql")
     CLI_DB = run_name("labelhub_test_demo_cli")
     FOREIGN_DB = run_name("labelhub_test_demo_foreign")  # tables of the demo's names, not seed's
-    DATABASES = (TEST_DB, OTHER_DB, SQL_DB, CLI_DB, FOREIGN_DB)
+    ROLLUP_SCHEMA = run_name("lh_demo_rollup")
+    DATABASES = (TEST_DB, OTHER_DB, SQL_DB, CLI_DB, FOREIGN_DB, ROLLUP_SCHEMA)
+    ROLLUP_USER, ROLLUP_PASSWORD = run_name("lh_demo_rw"), "test-demo-rw-secret"
     RO_USER, RO_PASSWORD = run_name("lh_demo_ro"), "test-demo-ro-secret"
     PRIVILEGED_USER = run_name("lh_demo_priv")  # has a global privilege
     UNTIL = datetime(2025, 3, 14, 9)  # a Friday, 17:00 in China
@@ -111,7 +113,7 @@ class DemoDB:
         with conn.cursor() as cursor:
             for database in self.DATABASES:
                 cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
-            for user in (self.RO_USER, self.PRIVILEGED_USER):
+            for user in (self.RO_USER, self.PRIVILEGED_USER, self.ROLLUP_USER):
                 for host in ("%", "localhost"):
                     cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
         conn.close()

@@ -30,6 +30,9 @@ def env(db, monkeypatch):
     monkeypatch.setenv("MYSQL_ADMIN_USER", db.admin_user)
     monkeypatch.setenv("MYSQL_ADMIN_PASSWORD", db.admin_password)
     monkeypatch.delenv("MYSQL_DATABASE", raising=False)
+    monkeypatch.setenv("ROLLUP_SCHEMA", db.ROLLUP_SCHEMA)
+    monkeypatch.setenv("ROLLUP_MYSQL_USER", db.ROLLUP_USER)
+    monkeypatch.setenv("ROLLUP_MYSQL_PASSWORD", db.ROLLUP_PASSWORD)
     return db
 
 
@@ -62,6 +65,14 @@ def test_seed_command_fills_the_database_and_prints_a_summary(env, capsys):
     assert db.query(db.CLI_DB, "SELECT value FROM canary") == ((CANARY_VALUE,),)
     latest = db.scalar(db.CLI_DB, "SELECT MAX(created_at) FROM tasks")
     assert latest < datetime(2025, 3, 14, 9)
+    # the rollups: schema, writer, the reader's grant, every rollup backfilled
+    assert f"rollups: 5 built in {db.ROLLUP_SCHEMA}" in out and db.ROLLUP_PASSWORD not in out + err
+    signups = db.scalar(db.ROLLUP_SCHEMA, "SELECT SUM(signups) FROM user_signups")
+    assert signups == db.scalar(db.CLI_DB, "SELECT COUNT(*) FROM users")
+    reader = db.connect(db.ROLLUP_SCHEMA, db.RO_USER, db.RO_PASSWORD)
+    with reader, reader.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM rollup_state WHERE watermark IS NOT NULL")
+        assert cursor.fetchone()[0] == 5
 
 
 def test_sql_out_script_loads_into_an_empty_database_and_equals_a_direct_seed(env, seeded, tmp_path, capsys):

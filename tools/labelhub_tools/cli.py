@@ -16,7 +16,8 @@ from types import ModuleType
 COMMANDS = {
     "serve": ("labelhub_tools.local.cli", "serve every function as its Function URL would, locally"),
     "query": ("labelhub_tools.query_cli", "run one catalog target and print the answer"),
-    "seed": ("labelhub_tools.demo.cli", "create the demo schema, data and read-only user"),
+    "seed": ("labelhub_tools.demo.cli", "create the demo schema, data, users and rollups"),
+    "rollup": ("labelhub_tools.rollup_cli", "rollup tables: status | refresh | backfill | drop"),
     "emulate": ("labelhub_tools.emulator.cli", "start the local Tencent Cloud API emulator"),
     "build-layer": ("labelhub_tools.layerbuild.cli", "build the SCF layer: engine + pinned deps, zipped"),
 }

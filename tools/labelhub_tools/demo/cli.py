@@ -64,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not create or update the read-only user MYSQL_USER",
     )
     add(
+        "--no-rollups",
+        action="store_true",
+        help="do not create the rollup schema (ROLLUP_SCHEMA) and writer (ROLLUP_MYSQL_USER) "
+        "nor backfill the catalog's rollups",
+    )
+    add(
         "--sql-out",
         metavar="FILE",
         help="write a SQL script (schema, data, read-only user) for an empty database "
@@ -118,6 +124,14 @@ def run(args: argparse.Namespace) -> int:
         progress.finish(report.total_rows)
     if not args.quiet:
         print(report.summary(), file=info)
+    if args.sql_out or args.no_rollups:
+        return 0
+    try:
+        from labelhub_tools.demo.rollups_seed import seed_rollups
+
+        seed_rollups(args, config, database, settings)
+    except _expected_errors() as exc:
+        return _fail(None, exc)
     return 0
 
 

@@ -107,6 +107,7 @@ ALTER TABLE tasks
   ADD KEY ix_tasks_status (status),
   ADD KEY ix_tasks_submitted (submitted_at),
   ADD KEY ix_tasks_reviewed (reviewed_at),
+  ADD KEY ix_tasks_assigned (assigned_at),
   ADD KEY ix_tasks_assigned_to (assigned_to, assigned_at),
   ADD KEY ix_tasks_reviewed_by (reviewed_by, reviewed_at),
   ADD CONSTRAINT fk_tasks_project FOREIGN KEY (project_id) REFERENCES projects (id),

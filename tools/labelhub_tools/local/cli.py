@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     parser.add_argument(
+        "--no-timers",
+        action="store_true",
+        help="do not fire the functions' timer events (default: fire them on the schedule their "
+        "serverless.yml declares, e.g. the business function's rollup refresh every 5 minutes)",
+    )
+    parser.add_argument(
         "--emulator",
         choices=("auto", "on", "off"),
         default="auto",
@@ -161,6 +167,7 @@ def _start_runner(args: argparse.Namespace, root: Path, environ: dict):
             layer_dir=args.layer_dir,
             python=args.python,
             environ=environ,
+            timers=not args.no_timers,
         )
     except OSError as exc:
         if exc.errno not in _BIND_ERRORS:
@@ -231,6 +238,9 @@ def _print_banner(runner, root: Path, emulator) -> None:
         spec = pool.spec
         note = "" if spec.has_http_event else "  (no http event: no Function URL when deployed)"
         print(f"  {runner.function_url(name)}  {spec.function_name}, timeout {spec.timeout_s} s{note}")
+        for timer in spec.timers:
+            state = "on" if runner._timers and timer.enabled else "off"
+            print(f"    timer {timer.name}: {timer.schedule.expression} ({state})")
     python = runner.python
     note = f"; {python.note}" if python.note else ""
     print(f"workers: Python {python.interpreter.version} ({python.interpreter.executable}){note}")

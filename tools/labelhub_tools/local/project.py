@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from labelhub_tools.local.schedule import ScheduleError, TimerSpec, parse_schedule
+
 log = logging.getLogger("labelhub_tools.local")
 
 ENV_LIMIT_BYTES = 4 * 1024
@@ -76,6 +78,7 @@ class FunctionSpec:
     layers: tuple[LayerSpec, ...]
     has_role: bool
     has_http_event: bool
+    timers: tuple[TimerSpec, ...] = ()
 
 
 @dataclass
@@ -248,7 +251,25 @@ def _parse_function(path, raw, variables, resolver, layers) -> FunctionSpec | No
         layers=_layers(path, inputs.get("layers"), layers),
         has_role=bool(_text(inputs.get("role"))),
         has_http_event=any(isinstance(e, dict) and "http" in e for e in events),
+        timers=_timers(path, events),
     )
+
+
+def _timers(path: Path, events) -> tuple[TimerSpec, ...]:
+    """The ``timer`` events, with their cron expressions read (a bad one is a ProjectError)."""
+    timers = []
+    for index, event in enumerate(events):
+        if not isinstance(event, dict) or not isinstance(event.get("timer"), dict):
+            continue
+        parameters = event["timer"].get("parameters") or {}
+        name = _text(parameters.get("name")) or _text(event["timer"].get("name")) or f"timer-{index}"
+        try:
+            schedule = parse_schedule(str(parameters.get("cronExpression") or ""))
+        except ScheduleError as exc:
+            raise ProjectError(f"{path}: events[{index}].timer: {exc}") from None
+        argument = _text(parameters.get("argument")) or ""
+        timers.append(TimerSpec(name, schedule, argument, parameters.get("enable", True) is not False))
+    return tuple(timers)
 
 
 def _code_dir(path: Path, src) -> Path:

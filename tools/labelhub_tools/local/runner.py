@@ -2,7 +2,8 @@
 
 ``Runner`` loads the project, plans each function's instances and owns one pool per
 function plus the HTTP server; ``start_runner`` runs it on a background thread and returns
-a ``RunnerHandle`` (the Python API the tests use). One log line per request::
+a ``RunnerHandle`` (the Python API the tests use). With ``timers``, ``TimerLoop`` fires each
+function's ``timer`` events on their ``cronExpression``. One log line per request::
 
     business#1 GET /query 200 14 ms cold (import 131 ms)
 """
@@ -33,6 +34,7 @@ from labelhub_tools.local.launch import choose_worker_python, plan_launch, platf
 from labelhub_tools.local.pool import FunctionPool, Invocation
 from labelhub_tools.local.project import ProjectError, load_project
 from labelhub_tools.local.server import RunnerHTTPServer
+from labelhub_tools.local.timers import TimerLoop
 
 log = logging.getLogger("labelhub_tools.local")
 
@@ -51,6 +53,7 @@ class Runner:
         layer_dir: str | Path | None = None,
         python: str | None = None,
         environ: Mapping[str, str] | None = None,
+        timers: bool = False,
     ):
         self.project = load_project(Path(root), os.environ if environ is None else environ)
         specs = _select(self.project.functions, functions)
@@ -62,6 +65,8 @@ class Runner:
             for name, spec in specs.items()
         }
         self._variables = {name: platform_variables(spec) for name, spec in specs.items()}
+        self.timer_loop = TimerLoop(self.pools, self._variables)
+        self._timers = timers
         self.idle_timeout = idle_timeout
         self.server = RunnerHTTPServer((host, port), self)
         bound_host, bound_port = self.server.socket.getsockname()[:2]
@@ -135,6 +140,8 @@ class Runner:
     def serve_forever(self) -> None:
         """Serve until ``close``; also reaps idle instances when ``idle_timeout`` is set."""
         self._serving = True
+        if self._timers:
+            self.timer_loop.start()
         if self.idle_timeout:
             threading.Thread(
                 target=self._reap_loop, args=(self.idle_timeout,), daemon=True, name="reaper"
@@ -152,6 +159,7 @@ class Runner:
         if self._stop.is_set():
             return
         self._stop.set()
+        self.timer_loop.stop()
         if self._serving:
             self.server.shutdown()
         self.server.server_close()
@@ -196,7 +204,8 @@ def start_runner(root: str | Path, port: int = 0, **options: Any) -> RunnerHandl
 
     Options: ``host``, ``functions``, ``max_instances``, ``idle_timeout``, ``layer_dir``,
     ``python`` (default: ``choose_worker_python``), ``environ`` (the mapping ``${env:VAR}``
-    reads; default ``os.environ``).
+    reads; default ``os.environ``), ``timers`` (fire the functions' timer events on their
+    schedules; default off).
     """
     return RunnerHandle(Runner(root, port=port, **options))
 

@@ -64,7 +64,22 @@ class MySqlSource:
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
-        return cls(load_catalog(document), database, settings.max_rows, *limits)
+        source = cls(load_catalog(document), database, settings.max_rows, *limits)
+        source.settings = settings
+        return source
+
+    settings: Settings | None = None
+    """The function's settings, for the timer work (the rollup writer's connection)."""
+
+    def on_timer(self, event: Any) -> dict[str, Any]:
+        """A timer tick: refresh the catalog's rollups (``refresh.py``); the tick's summary."""
+        if not self.catalog.rollups:
+            return {"status": "ok", "rollups": []}
+        from grafana_scf.settings import read_settings
+        from grafana_scf.sources.mysql.refresh import Refresher
+
+        refresher = Refresher.from_settings(self.catalog.rollups, self.settings or read_settings())
+        return refresher.tick().to_json()
 
     # -- health and discovery -------------------------------------------------
 

@@ -1,0 +1,182 @@
+"""The rollups: section and entries' rollup: blocks: parsed into frozen objects, refused with a reason."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import datetime
+
+import pytest
+
+from conftest import BUSINESS_DIR
+from grafana_scf.catalog_file import CatalogError, load_catalog_file
+from grafana_scf.sources.mysql.catalog import Catalog, load_catalog
+from grafana_scf.sources.mysql.rollups import EntryRollup, Rollup, compile_rollup_sql
+
+SIGNUPS_SQL = (
+    "SELECT $__bucket AS bucket, u.signup_channel AS channel, u.country, COUNT(*) AS signups "
+    "FROM users u WHERE $__bucketRange GROUP BY 1, 2, 3"
+)
+ENTRY_ROLLUP_SQL = (
+    "SELECT $__timeGroupAlias(bucket, $__interval, 0), SUM(signups) AS signups FROM $__rollupTable "
+    "WHERE $__timeFilter(bucket) AND $__inFilter(channel, channel) AND $__adhocFilters() GROUP BY 1"
+)
+GOOD = {
+    "source": "mysql",
+    "adhoc_filters": {"country": {"values": ["CN", "DE"]}, "role": {"values": ["admin"]}},
+    "rollups": {
+        "signups_5m": {
+            "grain": "5m",
+            "lateness": 3,
+            "time_column": "u.created_at",
+            "dimensions": ["channel", "country"],
+            "measures": {"signups": "sum"},
+            "sql": SIGNUPS_SQL,
+        }
+    },
+    "metrics": {
+        "signups": {
+            "min_interval": "5m",
+            "params": {"channel": {"type": "string", "multi": True}},
+            "adhoc": {"country": "u.country", "role": "u.role"},
+            "sql": "SELECT $__timeGroupAlias(u.created_at, $__interval, 0), COUNT(*) AS signups FROM users u "
+            "WHERE $__timeFilter(u.created_at) AND $__inFilter(u.signup_channel, channel) "
+            "AND $__adhocFilters() GROUP BY 1",
+            "rollup": {
+                "from": "signups_5m",
+                "params": {"channel": "channel"},
+                "adhoc": {"country": "country"},
+                "sql": ENTRY_ROLLUP_SQL,
+            },
+        }
+    },
+}
+
+
+def changed(path, value):
+    document = copy.deepcopy(GOOD)
+    *parents, last = path
+    node = document
+    for key in parents:
+        node = node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return document
+
+
+ROLLUP = ["rollups", "signups_5m"]
+BLOCK = ["metrics", "signups", "rollup"]
+
+
+def test_rollups_and_entry_blocks_load_as_frozen_objects():
+    catalog = load_catalog(GOOD)
+    rollup = catalog.rollups["signups_5m"]
+    assert isinstance(rollup, Rollup) and isinstance(catalog, Catalog)
+    assert (rollup.grain_s, rollup.lateness, rollup.dimensions) == (300, 3, ("channel", "country"))
+    assert rollup.columns == ("bucket", "channel", "country", "signups")
+    block = catalog.entries["signups"].rollup
+    assert block == EntryRollup(
+        "signups_5m", ENTRY_ROLLUP_SQL, {"channel": "channel"}, {"country": "country"}
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rollup.grain_ms = 1  # type: ignore[misc]
+    assert rollup.table("lh_rollup") == "`lh_rollup`.`signups_5m`"
+
+
+def test_shipped_catalog_declares_the_rollups_the_dashboards_need():
+    catalog = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
+    assert {"annotation_activity", "task_activity", "task_status_events", "user_signups"} <= set(
+        catalog.rollups
+    )
+    served = {e.name: e.rollup.rollup for e in catalog.entries.values() if e.rollup}
+    assert served["signups"] == "user_signups"
+    assert served["tasks_created"] == "task_activity"
+    assert served["task_backlog"] == "task_status_events"
+
+
+def test_bucket_macros_bind_their_values():
+    rollup = load_catalog(GOOD).rollups["signups_5m"]
+    bound = compile_rollup_sql(rollup, datetime(2026, 1, 1, 10, 0), datetime(2026, 1, 1, 11, 0))
+    assert "UNIX_TIMESTAMP(u.created_at) DIV %(__grain)s * %(__grain)s" in bound.text
+    assert "u.created_at >= %(__bucket_from)s AND u.created_at < %(__bucket_to)s" in bound.text
+    assert bound.params == {
+        "__grain": 300,
+        "__bucket_from": datetime(2026, 1, 1, 10, 0),
+        "__bucket_to": datetime(2026, 1, 1, 11, 0),
+    }
+
+
+def test_definition_hash_follows_the_content_not_the_lateness():
+    rollup = load_catalog(GOOD).rollups["signups_5m"]
+    assert dataclasses.replace(rollup, lateness=9).definition_hash == rollup.definition_hash
+    assert dataclasses.replace(rollup, sql=rollup.sql + " ").definition_hash != rollup.definition_hash
+    assert dataclasses.replace(rollup, grain_ms=3_600_000).definition_hash != rollup.definition_hash
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ([*BLOCK, "from"], "nope", "metrics.signups.rollup.from: no rollup named 'nope'"),
+        ([*BLOCK, "params"], {"other": "channel"}, "rollup.params.other: not a parameter of the entry"),
+        ([*BLOCK, "params"], {"channel": "role"}, "'role' is not a dimension of signups_5m"),
+        ([*BLOCK, "adhoc"], {"role": "role"}, "rollup.adhoc.role: 'role' is not a dimension"),
+        ([*BLOCK, "adhoc"], {"project": "country"}, "rollup.adhoc.project: not an ad hoc key of the entry"),
+        ([*BLOCK, "adhoc"], {}, None),
+        (
+            [*BLOCK, "sql"],
+            ENTRY_ROLLUP_SQL.replace("$__timeGroupAlias(bucket", "$__timeGroupAlias(created_at"),
+            "must group by $__timeGroupAlias(bucket, $__interval)",
+        ),
+        ([*BLOCK, "sql"], ENTRY_ROLLUP_SQL.replace("$__rollupTable", "users"), "never reads $__rollupTable"),
+        ([*BLOCK, "sql"], ENTRY_ROLLUP_SQL + " -- $__bucket", None),
+        (
+            [*BLOCK, "sql"],
+            ENTRY_ROLLUP_SQL.replace("FROM", "$__bucketRange FROM"),
+            "belongs in a rollup's SQL",
+        ),
+        ([*BLOCK, "params"], {}, "uses parameter 'channel', not mapped by rollup.params"),
+        (
+            ["metrics", "signups", "min_interval"],
+            "1m",
+            "min_interval (60 s) is not a multiple of signups_5m's grain",
+        ),
+        ([*ROLLUP, "sql"], SIGNUPS_SQL + " AND $__timeFilter(u.created_at)", "may use only $__bucket"),
+        (
+            [*ROLLUP, "sql"],
+            SIGNUPS_SQL.replace("$__bucketRange", "TRUE"),
+            "rollups.signups_5m.sql: never uses",
+        ),
+        (
+            [*ROLLUP, "sql"],
+            SIGNUPS_SQL + " :limit",
+            "rollups.signups_5m.sql: :limit is not a declared parameter",
+        ),
+        ([*ROLLUP, "dimensions"], ["channel", "signups"], "column name 'signups' is used twice"),
+        ([*ROLLUP, "dimensions"], ["bucket"], "'bucket' is reserved"),
+        ([*ROLLUP, "grain"], "7m", "must be whole seconds that divide a day"),
+        ([*ROLLUP, "grain"], "often", "rollups.signups_5m.grain"),
+        ([*ROLLUP, "measures"], {"signups": "avg"}, "rollups.signups_5m.measures.signups"),
+        ([*ROLLUP, "time_column"], KeyError, "time_column"),
+    ],
+)
+def test_bad_rollups_are_refused_naming_the_place(path, value, message):
+    document = changed(path, value)
+    if message is None:
+        load_catalog(document)  # allowed
+        return
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(document)
+    assert message in str(caught.value)
+
+
+def test_rollup_macros_are_refused_in_plain_entries():
+    document = changed(
+        ["metrics", "signups", "sql"], GOOD["metrics"]["signups"]["sql"] + " -- x\n, $__bucket"
+    )
+    with pytest.raises(CatalogError, match=r"metrics.signups.sql: \$__bucket belongs in a rollup's SQL"):
+        load_catalog(document)
+    document = changed(["metrics", "signups", "sql"], "SELECT 1 FROM $__rollupTable")
+    with pytest.raises(CatalogError, match=r"\$__rollupTable belongs in an entry's rollup: block"):
+        load_catalog(document)
