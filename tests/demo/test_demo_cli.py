@@ -111,6 +111,12 @@ def test_sql_out_gz_and_without_readonly_user(env, tmp_path):
     assert cli.run(parse(*common, "--sql-out", str(packed))) == 0
     text = plain.read_text(encoding="utf-8")
     assert gzip.decompress(packed.read_bytes()).decode("utf-8") == text
+    # Without the read-only user, the script still creates the rollup writer (for the timer)...
+    assert f"GRANT ALL PRIVILEGES ON `{env.ROLLUP_SCHEMA}`.*" in text
+    assert "GRANT SELECT ON `labelhub_x`.*" in text
+    # ...and with --no-rollups no user at all.
+    assert cli.run(parse(*common, "--no-rollups", "--sql-out", str(plain))) == 0
+    text = plain.read_text(encoding="utf-8")
     assert "CREATE USER" not in text and "GRANT" not in text
     assert "USE `labelhub_x`;" in text and "INSERT INTO `tasks`" in text
     assert not list(tmp_path.glob("*.partial"))

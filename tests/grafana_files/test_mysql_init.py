@@ -22,6 +22,7 @@ from . import files
 
 SCRATCH_DB = run_name("labelhub_gf_init")
 SCRATCH_USER, SCRATCH_PASSWORD = run_name("lh_gf_init_ro"), "gf-init-ro-secret"
+SCRATCH_ROLLUP_SCHEMA, SCRATCH_WRITER = run_name("lh_gf_init_rollup"), run_name("lh_gf_init_rw")
 
 
 def demo_sql_command(out: Path) -> list[str]:
@@ -60,9 +61,11 @@ def load_script(path: Path) -> None:
 
 def _drop_scratch() -> None:
     with admin_connection() as conn, conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{SCRATCH_DB}`")
+        for database in (SCRATCH_DB, SCRATCH_ROLLUP_SCHEMA):
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         for host in ("%", "localhost"):
-            cursor.execute(f"DROP USER IF EXISTS '{SCRATCH_USER}'@'{host}'")
+            for user in (SCRATCH_USER, SCRATCH_WRITER):
+                cursor.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +77,9 @@ def loaded(tmp_path_factory):
         "MYSQL_DATABASE": SCRATCH_DB,
         "MYSQL_USER": SCRATCH_USER,
         "MYSQL_PASSWORD": SCRATCH_PASSWORD,
+        "ROLLUP_SCHEMA": SCRATCH_ROLLUP_SCHEMA,
+        "ROLLUP_MYSQL_USER": SCRATCH_WRITER,
+        "ROLLUP_MYSQL_PASSWORD": "gf-init-rw-secret",
     }
     result = subprocess.run(
         demo_sql_command(out), capture_output=True, text=True, timeout=300, env=env, cwd=files.ROOT
@@ -121,3 +127,25 @@ def test_the_functions_user_can_only_read(loaded):
         assert cursor.fetchone()[0]
         with pytest.raises(pymysql.err.OperationalError):
             cursor.execute("INSERT INTO canary (id, value) VALUES (2, 'x')")
+
+
+def test_the_rollup_writer_can_write_its_schema_and_only_read_the_data(loaded):
+    """The script also creates the rollup schema and its writer, as `seed` does: the business
+    function's timer builds the rollups on its first ticks in the compose stack."""
+    connect = {
+        "host": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("MYSQL_PORT", "3306")),
+        "user": SCRATCH_WRITER,
+        "password": "gf-init-rw-secret",
+    }
+    with pymysql.connect(**connect, autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE `{SCRATCH_ROLLUP_SCHEMA}`.probe (id INT PRIMARY KEY)")
+        cursor.execute(f"INSERT INTO `{SCRATCH_ROLLUP_SCHEMA}`.probe VALUES (1)")
+        cursor.execute(f"SELECT COUNT(*) FROM `{SCRATCH_DB}`.canary")
+        assert cursor.fetchone()[0] == 1
+        with pytest.raises(pymysql.err.OperationalError):
+            cursor.execute(f"INSERT INTO `{SCRATCH_DB}`.canary (id, value) VALUES (3, 'x')")
+    reader = {**connect, "user": SCRATCH_USER, "password": SCRATCH_PASSWORD}
+    with pymysql.connect(**reader) as conn, conn.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM `{SCRATCH_ROLLUP_SCHEMA}`.probe")
+        assert cursor.fetchall() == ((1,),)

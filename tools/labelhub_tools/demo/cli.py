@@ -135,6 +135,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollup_access(args: argparse.Namespace, database: str, settings) -> list[str]:
+    """For a script: the rollup schema, its writer and the reader's grant (the function's
+    timer builds the rollups on its first ticks; a script cannot run the refresher)."""
+    from labelhub_tools.demo.rollup_setup import (
+        reader_statements,
+        rollup_schema_statements,
+        writer_statements,
+    )
+
+    schema, writer = settings.rollup_schema, settings.rollup_mysql_user
+    statements = rollup_schema_statements(schema)
+    statements += writer_statements(database, schema, writer, settings.rollup_mysql_password or "")
+    if not args.no_readonly_user:
+        statements += reader_statements(schema, settings.mysql_user)
+    return statements
+
+
 def config_from_args(args: argparse.Namespace):
     """The ``DemoConfig`` the options ask for (``until`` defaults to this hour)."""
     from labelhub_tools.demo.generator import DEFAULT_SEED, DemoConfig
@@ -202,6 +219,7 @@ def _write_script(args, config, database: str, settings: Settings, progress):
             readonly_password=settings.mysql_password,
             progress=progress,
             target=args.sql_out,
+            access=None if args.no_rollups else _rollup_access(args, database, settings),
         )
 
     if args.sql_out == "-":

@@ -363,12 +363,14 @@ def write_sql(
     batch_rows: int = SCRIPT_BATCH_ROWS,
     progress: Progress | None = None,
     target: str | None = None,
+    access: list[str] | None = None,
 ) -> SeedReport:
     """Write a script that does what ``seed`` does (database, schema, data, read-only user).
 
     The script selects ``database`` itself (``CREATE DATABASE IF NOT EXISTS`` + ``USE``);
-    it contains ``readonly_password`` when ``readonly_user`` is given. ``target`` names
-    the script in the report (default: ``out.name``).
+    it contains ``readonly_password`` when ``readonly_user`` is given. ``access``: more
+    statements run last (the rollup schema, its writer and grants). ``target`` names the
+    script in the report (default: ``out.name``).
     """
     _check_name(database, readonly_user)
     _check_readonly_user(readonly_user, "root")
@@ -392,6 +394,8 @@ def write_sql(
     _write(out, [*after, "SET foreign_key_checks = 1", "SET unique_checks = 1"])
     if readonly_user is not None:
         _write(out, readonly_user_statements(database, readonly_user, readonly_password))
+    if access:
+        _write(out, access)
     return SeedReport(
         database,
         rows,
