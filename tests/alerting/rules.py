@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from grafana_files.files import EXPR_UID
+
 from .expressions import Numbers, condition_state, math, reduce, shown_state, threshold
 from .frames import (
     EvaluationError,
@@ -27,7 +29,6 @@ from .frames import (
     to_values,
 )
 
-EXPR_UID = "__expr__"
 Post = Callable[[str, Any], tuple[int, Any]]
 _MACRO = re.compile(r"\$\{__(timeFrom|timeTo)(:date(?::(iso|seconds))?)?\}")
 

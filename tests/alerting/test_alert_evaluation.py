@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
 import pytest
 
-from .conftest import BUSINESS_NOW_MS
+from support.local_functions import BUSINESS_NOW_MS, cloud_now_ms
+
 from .expressions import reduce
 from .rules import evaluate, evaluate_answers, query_bodies
 
 YEAR_MS = 400 * 86_400_000
-
-
-def cloud_now_ms() -> int:
-    return int(time.time() // 60 * 60_000)  # the emulator's data is a function of the clock
 
 
 def answers_of(rule, post, now_ms):

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from support.local_functions import BUSINESS_NOW_MS, cloud_now_ms
+
 from . import files
-from .conftest import BUSINESS_NOW_MS, cloud_now_ms
 from .infinity import (
     InfinityError,
     duplicate_points,
