@@ -33,6 +33,7 @@
 const path = require('path');
 const readline = require('readline');
 const util = require('util');
+const { orNull, plainFrame, plainValues } = require('../scenes/frames.cjs');
 
 // stdout carries the protocol only. Grafana logs through console (toDataFrame
 // console.warn()s every body it cannot convert), so all console output goes to stderr.
@@ -55,40 +56,6 @@ function describe(value) {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
-}
-
-// Grafana field values may be arrays, typed arrays or (older Grafana) Vectors with
-// `length` and index access; all become plain arrays. Anything else is passed on
-// untouched, so that a test sees that the values are not an array at all.
-function plainValues(values) {
-  if (values === undefined || values === null) return null;
-  if (Array.isArray(values)) return Array.from(values);
-  if (typeof values === 'object') {
-    if (typeof values.toArray === 'function') return Array.from(values.toArray());
-    if (typeof values.length === 'number') return Array.from(values);
-  }
-  return values;
-}
-
-function orNull(value) {
-  return value === undefined ? null : value;
-}
-
-function plainFrame(frame) {
-  const fields = Array.isArray(frame.fields) ? frame.fields : [];
-  return {
-    name: orNull(frame.name),
-    refId: orNull(frame.refId),
-    meta: orNull(frame.meta),
-    length: orNull(frame.length),
-    fields: fields.map((field) => ({
-      name: orNull(field.name),
-      type: orNull(field.type),
-      values: plainValues(field.values),
-      labels: orNull(field.labels),
-      config: orNull(field.config),
-    })),
-  };
 }
 
 // The plugin's variable mapping (ResponseParser.transformMetricFindResponse):
