@@ -24,17 +24,9 @@ def rules() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def alert_emulator():
-    from labelhub_tools.emulator import start_emulator
-
-    with start_emulator(rate_limit=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="session")
-def post(db_settings, alert_emulator):
+def post(db_settings):
     """POST as Infinity does: the rule's URL (docker-compose host) on the local runner."""
-    with serve_functions(db_settings, alert_emulator.url, TOKEN) as runner:
+    with serve_functions(db_settings, TOKEN) as runner:
 
         def send(url: str, body: Any) -> tuple[int, Any]:
             return post_json(on_runner(runner, url), body, TOKEN)

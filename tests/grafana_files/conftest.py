@@ -57,17 +57,9 @@ def scenes(grafana_line, scenes_by_line):
 
 
 @pytest.fixture(scope="session")
-def cloud_emulator():
-    from labelhub_tools.emulator import start_emulator
-
-    with start_emulator(rate_limit=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="session")
-def functions(db_settings, cloud_emulator):
+def functions(db_settings):
     """Both functions served by the local runner, with a bearer token as in docker-compose."""
-    with serve_functions(db_settings, cloud_emulator.url, TOKEN) as runner:
+    with serve_functions(db_settings, TOKEN) as runner:
         yield Functions(runner)
 
 

@@ -3,9 +3,9 @@ Infinity reach them (JSON bodies, the bearer token); shared by ``tests/grafana_f
 and ``tests/alerting``.
 
 ``serve_functions`` runs business on the seeded test database and cloudmonitor on a
-Cloud API emulator; ``on_runner`` maps a docker-compose URL onto the runner; ``post_json``
-sends one request. ``BUSINESS_NOW_MS`` and ``cloud_now_ms`` are the "now" each
-function's data is read at.
+Cloud API emulator of its own; ``on_runner`` maps a docker-compose URL onto the runner;
+``post_json`` sends one request. ``BUSINESS_NOW_MS`` and ``cloud_now_ms`` are the "now"
+each function's data is read at.
 """
 
 from __future__ import annotations
@@ -35,24 +35,26 @@ def cloud_now_ms() -> int:
 
 
 @contextmanager
-def serve_functions(db_settings: dict[str, Any], cloud_api_url: str, token: str) -> Iterator[Any]:
-    """The local runner serving both functions with ``token`` as ``DATASOURCE_TOKEN``."""
-    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+def serve_functions(db_settings: dict[str, Any], token: str) -> Iterator[Any]:
+    """The local runner serving both functions with ``token`` as ``DATASOURCE_TOKEN``,
+    cloudmonitor on a Cloud API emulator of its own (no rate limit)."""
+    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, start_emulator
     from labelhub_tools.local import start_runner
 
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
-        "STAGE": "dev",
-        "REGION": "ap-guangzhou",
-        "DATASOURCE_TOKEN": token,
-        "CLOUD_API_ENDPOINT": cloud_api_url,
-        "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
-        "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
-        **{k: str(v) for k, v in db_settings.items() if v is not None},
-    }
-    functions = ["business", "cloudmonitor"]
-    with start_runner(ROOT, functions=functions, max_instances=4, environ=environ) as runner:
-        yield runner
+    with start_emulator(rate_limit=0) as emulator:
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "STAGE": "dev",
+            "REGION": "ap-guangzhou",
+            "DATASOURCE_TOKEN": token,
+            "CLOUD_API_ENDPOINT": emulator.url,
+            "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
+            "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
+            **{k: str(v) for k, v in db_settings.items() if v is not None},
+        }
+        functions = ["business", "cloudmonitor"]
+        with start_runner(ROOT, functions=functions, max_instances=4, environ=environ) as runner:
+            yield runner
 
 
 def on_runner(runner: Any, url: str) -> str:
