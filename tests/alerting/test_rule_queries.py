@@ -15,7 +15,7 @@ import pytest
 from support.local_functions import BUSINESS_NOW_MS, cloud_now_ms
 
 from .conftest import alert_rules
-from .expressions import math, unjoined
+from .expressions import Numbers, math, unjoined
 from .frames import EvaluationError, column_fields, duplicate_points, evaluate_jsonata, long_to_wide
 from .rules import evaluate_answers, post_queries, query_models
 
@@ -73,10 +73,10 @@ def test_columns_without_labels_would_merge_series(rules, post):
 
 def test_math_drops_series_that_match_nothing_and_the_check_names_them():
     a, b, c = (frozenset({("instance", name)}) for name in "abc")
-    left, right = {a: 1.0, b: 2.0}, {a: 4.0, c: 5.0}
-    result = math("$A / $B", {"A": left, "B": right})
+    sets: dict[str, Numbers] = {"A": {a: 1.0, b: 2.0}, "B": {a: 4.0, c: 5.0}}
+    result = math("$A / $B", sets)
     assert result == {a: 0.25}
-    assert sorted(d["instance"] for d in unjoined("$A / $B", {"A": left, "B": right}, result)) == ["b", "c"]
-    same = math("$A / $B * 100", {"A": left, "B": left})
+    assert sorted(d["instance"] for d in unjoined("$A / $B", sets, result)) == ["b", "c"]
+    same = math("$A / $A * 100", sets)
     assert same == {a: 100.0, b: 100.0}
-    assert unjoined("$A / $B * 100", {"A": left, "B": left}, same) == []
+    assert unjoined("$A / $A * 100", sets, same) == []
