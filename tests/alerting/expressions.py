@@ -105,9 +105,12 @@ def _join(left: Any, right: Any, op) -> Any:
     }
 
 
+_REFERENCE = re.compile(r"\$\{?([A-Za-z]\w*)\}?")
+
+
 def math(expression: str, sets: dict[str, Numbers]) -> Numbers:
     """A math expression over earlier nodes: ``$A``, numbers, + - * /, comparisons, && ||."""
-    text = re.sub(r"\$\{?([A-Za-z]\w*)\}?", r"\1", expression).replace("&&", " and ").replace("||", " or ")
+    text = _REFERENCE.sub(r"\1", expression).replace("&&", " and ").replace("||", " or ")
     tree = ast.parse(text, mode="eval")
 
     def walk(node: ast.AST) -> Any:
@@ -132,6 +135,13 @@ def math(expression: str, sets: dict[str, Numbers]) -> Numbers:
     if not isinstance(result, dict):
         raise ValueError(f"math {expression!r} refers to no series")
     return result
+
+
+def unjoined(expression: str, sets: dict[str, Numbers], result: Numbers) -> list[dict[str, str]]:
+    """Label sets of the items ``expression`` read that are in no item of its ``result``:
+    math dropped them without a word (they joined nothing on the other side)."""
+    read = {labels for name in _REFERENCE.findall(expression) for labels in sets[name]}
+    return [dict(labels) for labels in read if not any(labels <= kept for kept in result)]
 
 
 _THRESHOLDS = {"gt": ">", "lt": "<", "gte": ">=", "lte": "<=", "eq": "==", "ne": "!="}

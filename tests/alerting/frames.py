@@ -23,6 +23,7 @@ Rules followed, and their sources (read, not run: both are Go):
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -76,14 +77,18 @@ def evaluate_jsonata(requests: list[tuple[str, Any]]) -> list[tuple[bool, Any]]:
 
 
 _TYPES = {"string": "string", "number": "number", "timestamp_epoch": "time"}
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def column_fields(selected: tuple[bool, Any], columns: list[dict[str, Any]]) -> list[Field]:
-    """The declared columns of the rows the root selector gave."""
+    """The declared columns of the rows the root selector gave (plain keys only: a nested
+    selector is not modelled, and refused rather than read as a missing key)."""
     defined, result = selected
     rows = [] if not defined or result is None else [result] if isinstance(result, dict) else result
     fields = []
     for column in columns:
+        if not _PLAIN_KEY.fullmatch(column["selector"]):
+            raise ValueError(f"column selector {column['selector']!r}: only plain keys are modelled")
         kind = _TYPES[column["type"]]
         values = [_typed(row.get(column["selector"]), kind, column["selector"]) for row in rows]
         fields.append(Field(column.get("text") or column["selector"], kind, values))
@@ -134,6 +139,18 @@ def long_to_wide(fields: list[Field]) -> list[Field]:
         for column, source in zip(series[key], numbers):
             column.values[-1] = source.values[row]
     return [Field(time_field.name, "time", times), *(c for columns in series.values() for c in columns)]
+
+
+def duplicate_points(rows: list[dict[str, Any]], value_keys: tuple[str, ...] = ("time", "value")) -> list:
+    """(string columns, time) pairs that stand twice in flat rows: ``LongToWide`` keeps only
+    the last of each, silently, so a series would lose points or two series merge."""
+    seen, duplicates = set(), []
+    for row in rows:
+        key = (tuple(sorted((k, v) for k, v in row.items() if k not in value_keys)), row.get("time"))
+        if key in seen:
+            duplicates.append(key)
+        seen.add(key)
+    return duplicates
 
 
 def infinity_frame(fields: list[Field], model: dict[str, Any]) -> list[Field]:

@@ -3,9 +3,9 @@
 // `jsonata` package pinned in package.json / package-lock.json, on our /query answers.
 //
 // Install once:  npm ci --prefix tests/alerting
-// Driven by:     tests/alerting/evaluation.py (JsonataEvaluator)
+// Driven by:     tests/alerting/frames.py (evaluate_jsonata)
 //
-// Protocol: JSON lines.
+// Protocol: JSON lines (../support/json_lines.cjs).
 //   On start, once:  {"ready": true, "jsonata": "<version>", "node": "<version>"}
 //   Request:   {"id": n, "expression": "<JSONata>", "input": <JSON value>}
 //   Reply:     {"id": n, "defined": true, "result": <JSON value>}
@@ -14,19 +14,12 @@
 // JSONata sequences come back as plain arrays (JSON.stringify drops the sequence marker).
 
 const path = require('path');
-const readline = require('readline');
-const util = require('util');
+const { keepStdoutForReplies, reply, serveJsonLines } = require('../support/json_lines.cjs');
 
-for (const level of ['log', 'info', 'debug', 'warn', 'error', 'trace']) {
-  console[level] = (...args) => process.stderr.write(util.format(...args) + '\n');
-}
+keepStdoutForReplies();
 
 const jsonata = require('jsonata');
 const version = require(path.join(__dirname, 'node_modules', 'jsonata', 'package.json')).version;
-
-function reply(message) {
-  process.stdout.write(JSON.stringify(message) + '\n');
-}
 
 async function handle(request) {
   const result = await jsonata(request.expression).evaluate(request.input);
@@ -35,24 +28,4 @@ async function handle(request) {
 }
 
 reply({ ready: true, jsonata: version, node: process.version });
-
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-let queue = Promise.resolve();
-lines.on('line', (line) => {
-  if (!line.trim()) return;
-  // One request at a time, in order: replies match requests by position and by id.
-  queue = queue.then(async () => {
-    let id = null;
-    try {
-      const request = JSON.parse(line);
-      id = request.id === undefined ? null : request.id;
-      const result = await handle(request);
-      reply({ id, ...result });
-    } catch (err) {
-      reply({ id, error: err && err.message ? err.message : String(err) });
-    }
-  });
-});
-lines.on('close', () => {
-  queue.then(() => process.exit(0));
-});
+serveJsonLines(handle);

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from grafana_files.files import EXPR_UID
+
 from .expressions import Numbers, condition_state, math, reduce, shown_state, threshold
 from .frames import (
     EvaluationError,
@@ -27,7 +29,6 @@ from .frames import (
     to_values,
 )
 
-EXPR_UID = "__expr__"
 Post = Callable[[str, Any], tuple[int, Any]]
 _MACRO = re.compile(r"\$\{__(timeFrom|timeTo)(:date(?::(iso|seconds))?)?\}")
 
@@ -44,7 +45,10 @@ def fill_macros(text: str, from_ms: int, to_ms: int) -> str:
         moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
-    return _MACRO.sub(one, text)
+    filled = _MACRO.sub(one, text)
+    if "${__" in filled or "$__" in filled:
+        raise ValueError(f"a macro this model does not fill is left in {filled!r}")
+    return filled
 
 
 @dataclass
@@ -58,6 +62,11 @@ class Evaluation:
 
     def by_label(self, name: str) -> dict[str, str]:
         return {dict(labels).get(name, ""): state for labels, state in self.states.items()}
+
+
+def query_models(rule: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """refId -> model of each Infinity query (the expressions left out)."""
+    return {q["refId"]: q["model"] for q in rule["data"] if q["datasourceUid"] != EXPR_UID}
 
 
 def query_bodies(rule: dict[str, Any], now_ms: int) -> dict[str, tuple[str, Any]]:
@@ -76,7 +85,7 @@ def query_bodies(rule: dict[str, Any], now_ms: int) -> dict[str, tuple[str, Any]
 
 def frame_answers(rule: dict[str, Any], answers: dict[str, Any]) -> dict[str, list[Series] | NoData]:
     """What the expressions read of each query's answer (rows of a 200)."""
-    models = {q["refId"]: q["model"] for q in rule["data"] if q["datasourceUid"] != EXPR_UID}
+    models = query_models(rule)
     refs = list(answers)
     selected = evaluate_jsonata([(models[ref]["root_selector"], answers[ref]) for ref in refs])
     return {
@@ -127,10 +136,14 @@ def evaluate_answers(rule: dict[str, Any], answers: dict[str, tuple[int, Any]]) 
     return result
 
 
+def post_queries(rule: dict[str, Any], post: Post, now_ms: int) -> dict[str, tuple[int, Any]]:
+    """refId -> (status, body) of each query, posted as Infinity would during evaluation at ``now_ms``."""
+    return {ref: post(url, body) for ref, (url, body) in query_bodies(rule, now_ms).items()}
+
+
 def evaluate(rule: dict[str, Any], post: Post, now_ms: int) -> Evaluation:
     """Post each query (as Infinity would, during evaluation at ``now_ms``) and evaluate."""
-    answers = {ref: post(url, body) for ref, (url, body) in query_bodies(rule, now_ms).items()}
-    return evaluate_answers(rule, answers)
+    return evaluate_answers(rule, post_queries(rule, post, now_ms))
 
 
 def _rule_wide(rule: dict[str, Any], raw: str, reason: str) -> Evaluation:

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
 import pytest
 
-from .conftest import BUSINESS_NOW_MS
+from support.local_functions import BUSINESS_NOW_MS, cloud_now_ms
+
 from .expressions import reduce
-from .rules import evaluate, evaluate_answers, query_bodies
+from .rules import evaluate, evaluate_answers, post_queries
 
 YEAR_MS = 400 * 86_400_000
-
-
-def cloud_now_ms() -> int:
-    return int(time.time() // 60 * 60_000)  # the emulator's data is a function of the clock
-
-
-def answers_of(rule, post, now_ms):
-    return {ref: post(url, body) for ref, (url, body) in query_bodies(rule, now_ms).items()}
 
 
 def last_reported(rows):
@@ -64,7 +56,7 @@ def test_reducers_on_empty_and_null_series():
 def test_cvm_cpu_fires_per_server_on_its_last_reported_value(rules, post):
     rule = rules["labelhub-cvm-cpu-high"]
     now = cloud_now_ms()
-    answers = answers_of(rule, post, now)
+    answers = post_queries(rule, post, now)
     expected = {i: ("Alerting" if v > 85 else "Normal") for i, v in last_reported(answers["A"][1]).items()}
     result = evaluate_answers(rule, answers)
     assert result.by_label("instance") == expected
@@ -75,7 +67,7 @@ def test_cvm_cpu_fires_per_server_on_its_last_reported_value(rules, post):
 
 def test_cvm_cpu_a_server_going_silent_leaves_the_rule(rules, post):
     rule = rules["labelhub-cvm-cpu-high"]
-    answers = answers_of(rule, post, cloud_now_ms())
+    answers = post_queries(rule, post, cloud_now_ms())
     quiet = evaluate_answers(rule, {"A": silenced(answers["A"], "ins-gz0web01")})
     assert "ins-gz0web01" not in quiet.by_label("instance")
     assert quiet.states and "NoData" not in quiet.states.values()
@@ -94,7 +86,7 @@ def test_cvm_cpu_no_point_at_all_notifies(rules):
 
 def test_cdb_connections_per_instance_and_a_silent_instance(rules, post):
     rule = rules["labelhub-cdb-connections-near-max"]
-    answers = answers_of(rule, post, cloud_now_ms())
+    answers = post_queries(rule, post, cloud_now_ms())
     used, limit = last_reported(answers["A"][1]), last_reported(answers["B"][1])
     expected = {i: ("Alerting" if used[i] / limit[i] * 100 > 90 else "Normal") for i in used.keys() & limit}
     assert evaluate_answers(rule, answers).by_label("instance") == expected
@@ -109,7 +101,7 @@ def test_cdb_connections_per_instance_and_a_silent_instance(rules, post):
 
 def test_scf_error_rate_per_function(rules, post):
     rule = rules["labelhub-scf-error-rate"]
-    answers = answers_of(rule, post, cloud_now_ms())
+    answers = post_queries(rule, post, cloud_now_ms())
     errors, calls = {}, {}
     for sums, (_, rows) in ((errors, answers["A"]), (calls, answers["B"])):
         for row in rows:
@@ -120,7 +112,7 @@ def test_scf_error_rate_per_function(rules, post):
 
 def test_scf_idle_function_is_normal_at_zero_and_errors_without_calls_fire(rules, post):
     rule = rules["labelhub-scf-error-rate"]
-    answers = answers_of(rule, post, cloud_now_ms())
+    answers = post_queries(rule, post, cloud_now_ms())
     idle = sorted({row["instance"] for row in answers["B"][1]})[0]
     quiet = evaluate_answers(rule, {"A": silenced(answers["A"], idle), "B": silenced(answers["B"], idle)})
     (labels,) = [k for k in quiet.states if dict(k)["instance"] == idle]
@@ -158,7 +150,7 @@ def test_business_rules_fire_on_a_window_without_any_data(rules, post, uid):
 
 def test_signups_after_an_empty_week_are_normal(rules, post):
     rule = rules["labelhub-signups-collapse"]
-    answers = answers_of(rule, post, BUSINESS_NOW_MS)
+    answers = post_queries(rule, post, BUSINESS_NOW_MS)
     _, week = copy.deepcopy(answers["B"])
     for row in week:
         row["value"] = 0

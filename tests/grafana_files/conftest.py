@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
 
-from conftest import SEED_UNTIL
+from support.local_functions import on_runner, post_json, serve_functions
 
 from . import files
 from .catalogs import load_catalogs
 from .checks import function_of
 
 TOKEN = "grafana-files-test-token"
-# The business dashboards are replayed as if opened right at the end of the seeded data.
-BUSINESS_NOW_MS = int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
 @pytest.fixture(scope="session")
@@ -65,32 +57,9 @@ def scenes(grafana_line, scenes_by_line):
 
 
 @pytest.fixture(scope="session")
-def cloud_emulator():
-    from labelhub_tools.emulator import start_emulator
-
-    with start_emulator(rate_limit=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="session")
-def functions(db_settings, cloud_emulator):
+def functions(db_settings):
     """Both functions served by the local runner, with a bearer token as in docker-compose."""
-    from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
-    from labelhub_tools.local import start_runner
-
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
-        "STAGE": "dev",
-        "REGION": "ap-guangzhou",
-        "DATASOURCE_TOKEN": TOKEN,
-        "CLOUD_API_ENDPOINT": cloud_emulator.url,
-        "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
-        "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
-        **{k: str(v) for k, v in db_settings.items() if v is not None},
-    }
-    with start_runner(
-        files.ROOT, functions=["business", "cloudmonitor"], max_instances=4, environ=environ
-    ) as runner:
+    with serve_functions(db_settings, TOKEN) as runner:
         yield Functions(runner)
 
 
@@ -106,14 +75,7 @@ class Functions:
 
     def post(self, url: str, body: Any) -> tuple[int, Any]:
         self.requests += 1
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Authorization", f"Bearer {TOKEN}")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return post_json(url, body, TOKEN)
 
     def for_grafana(self, datasources: dict[str, Any]) -> dict[str, Any]:
         """The JSON datasources as Grafana's proxy reaches them: URL on the runner and the
@@ -135,11 +97,4 @@ class Functions:
 
     def translate(self, url: str) -> str:
         """A docker-compose URL (http://datasource:9000/<fn>/...) on the local runner."""
-        prefix = "http://datasource:9000/"
-        assert url.startswith(prefix), url
-        return self.runner.url.rstrip("/") + "/" + url[len(prefix) :]
-
-
-def cloud_now_ms() -> int:
-    """Now, to the minute: the emulator's data is a function of the wall clock."""
-    return int(time.time() // 60 * 60_000)
+        return on_runner(self.runner, url)

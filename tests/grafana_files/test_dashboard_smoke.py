@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from support.local_functions import BUSINESS_NOW_MS, cloud_now_ms
+
 from . import files
-from .conftest import BUSINESS_NOW_MS, cloud_now_ms
 
 ADHOC_EXAMPLE = {"key": "modality", "operator": "=", "value": "image", "condition": ""}
 DASHBOARDS = [path.name for path in files.dashboard_files()]

@@ -6,7 +6,7 @@
 // Install once:  npm ci --prefix tests/grafana/13.2
 // Driven by:     tests/support/grafana.py (GrafanaFrames)
 //
-// Protocol: JSON lines.
+// Protocol: JSON lines (../../support/json_lines.cjs).
 //   On start, once:  {"ready": true, "grafana_data": "<version>", "node": "<version>", "load_ms": <n>}
 //   Request:   {"id": n, "body": <JSON value>}             /query answer (the default mode)
 //              {"id": n, "body": <JSON value>, "mode": "variable"}   /variable answer
@@ -31,16 +31,11 @@
 // folder's packages also serve ../scenes/harness.cjs, which does need a browser.)
 
 const path = require('path');
-const readline = require('readline');
-const util = require('util');
+const { keepStdoutForReplies, reply, serveJsonLines } = require('../../support/json_lines.cjs');
+const { plainFrame, plainValues } = require('../scenes/frames.cjs');
 
-// stdout carries the protocol only. Grafana logs through console (toDataFrame
-// console.warn()s every body it cannot convert), so all console output goes to stderr.
-for (const level of ['log', 'info', 'debug', 'warn', 'error', 'trace']) {
-  console[level] = (...args) => {
-    process.stderr.write(util.format(...args) + '\n');
-  };
-}
+// stdout carries the protocol only (toDataFrame console.warn()s every body it cannot convert).
+keepStdoutForReplies();
 
 const started = process.hrtime.bigint();
 const PACKAGE_DIR = path.join(__dirname, 'node_modules', '@grafana', 'data');
@@ -55,40 +50,6 @@ function describe(value) {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
-}
-
-// Grafana field values may be arrays, typed arrays or (older Grafana) Vectors with
-// `length` and index access; all become plain arrays. Anything else is passed on
-// untouched, so that a test sees that the values are not an array at all.
-function plainValues(values) {
-  if (values === undefined || values === null) return null;
-  if (Array.isArray(values)) return Array.from(values);
-  if (typeof values === 'object') {
-    if (typeof values.toArray === 'function') return Array.from(values.toArray());
-    if (typeof values.length === 'number') return Array.from(values);
-  }
-  return values;
-}
-
-function orNull(value) {
-  return value === undefined ? null : value;
-}
-
-function plainFrame(frame) {
-  const fields = Array.isArray(frame.fields) ? frame.fields : [];
-  return {
-    name: orNull(frame.name),
-    refId: orNull(frame.refId),
-    meta: orNull(frame.meta),
-    length: orNull(frame.length),
-    fields: fields.map((field) => ({
-      name: orNull(field.name),
-      type: orNull(field.type),
-      values: plainValues(field.values),
-      labels: orNull(field.labels),
-      config: orNull(field.config),
-    })),
-  };
 }
 
 // The plugin's variable mapping (ResponseParser.transformMetricFindResponse):
@@ -157,28 +118,5 @@ function handle(request) {
   throw new Error(`unknown mode ${JSON.stringify(mode)}`);
 }
 
-function reply(message) {
-  process.stdout.write(JSON.stringify(message) + '\n');
-}
-
 reply({ ready: true, grafana_data: grafanaDataVersion, node: process.version, load_ms: loadMs });
-
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-lines.on('line', (line) => {
-  if (!line.trim()) return;
-  let id = null;
-  try {
-    const request = JSON.parse(line);
-    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-      throw new Error('a request must be a JSON object');
-    }
-    id = orNull(request.id);
-    const result = handle(request);
-    // Serialise before writing so that a failure here still yields one reply line.
-    const text = JSON.stringify({ id, ...result });
-    process.stdout.write(text + '\n');
-  } catch (err) {
-    reply({ id, error: err && err.message ? err.message : String(err) });
-  }
-});
-lines.on('close', () => process.exit(0));
+serveJsonLines(handle);

@@ -1,9 +1,14 @@
 'use strict';
 // Grafana data frames as plain JSON for the Python side: {name, refId, meta, length,
 // fields: [{name, type, values, labels, config}]}, null for what Grafana left undefined.
+// Also used by ../13.2/to_data_frame.cjs: requires no package (each harness has its own
+// node_modules).
 
 const orNull = (value) => (value === undefined ? null : value);
 
+// Grafana field values may be arrays, typed arrays or (older Grafana) Vectors with
+// `length` and index access; all become plain arrays. Anything else is passed on
+// untouched, so that a test sees that the values are not an array at all.
 function plainValues(values) {
   if (values === undefined || values === null) return null;
   if (Array.isArray(values)) return Array.from(values);
@@ -31,4 +36,4 @@ function plainFrame(frame) {
   };
 }
 
-module.exports = { plainFrame };
+module.exports = { orNull, plainFrame, plainValues };

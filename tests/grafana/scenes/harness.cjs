@@ -18,14 +18,10 @@
 //   Any failure: {"id", "error": "<message>"}.
 
 const path = require('path');
-const readline = require('readline');
-const util = require('util');
 const { createRequire } = require('module');
+const { keepStdoutForReplies, reply, serveJsonLines } = require('../../support/json_lines.cjs');
 
-// stdout carries the protocol only; Grafana's console output goes to stderr.
-for (const level of ['log', 'info', 'debug', 'warn', 'error', 'trace']) {
-  console[level] = (...args) => process.stderr.write(util.format(...args) + '\n');
-}
+keepStdoutForReplies();
 
 const started = process.hrtime.bigint();
 const packagesDir = path.resolve(process.argv[2] || path.join(__dirname, '..', '13.2'));
@@ -238,27 +234,7 @@ async function handle(request) {
   }
 }
 
-function reply(message) {
-  process.stdout.write(JSON.stringify(message) + '\n');
-}
-
 reply({ ready: true, versions, node: process.version, load_ms: loadMs });
 
 // One request at a time, in order: a dashboard replay owns the clock and the registry.
-let queue = Promise.resolve();
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-lines.on('line', (line) => {
-  if (!line.trim()) return;
-  queue = queue.then(async () => {
-    let id = null;
-    try {
-      const request = JSON.parse(line);
-      id = request.id === undefined ? null : request.id;
-      const result = await handle(request);
-      process.stdout.write(JSON.stringify({ id, ...result }) + '\n');
-    } catch (err) {
-      reply({ id, error: err && err.stack ? err.stack : String(err) });
-    }
-  });
-});
-lines.on('close', () => queue.then(() => process.exit(0)));
+serveJsonLines(handle, { errorText: (err) => (err && err.stack ? err.stack : String(err)) });
