@@ -23,6 +23,15 @@ from grafana_scf.protocol import schema_message
 from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.params import Param
+from grafana_scf.sources.mysql.rollups import (
+    ENTRY_ROLLUP_SCHEMA,
+    ROLLUPS_SECTION,
+    EntryRollup,
+    Rollup,
+    check_entry_rollup,
+    entry_rollup,
+    load_rollups,
+)
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
 
 _NAME = "^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$"
@@ -78,6 +87,7 @@ _ENTRY = {
         "format": {"enum": ["timeseries", "table"]},
         "unit": {"type": "string"},
         "min_interval": {"type": "string"},
+        "rollup": ENTRY_ROLLUP_SCHEMA,
     },
 }
 _SIMPLE_ENTRY = {"type": "object", "required": ["sql"], "additionalProperties": False,
@@ -103,7 +113,7 @@ CATALOG_SCHEMA: dict[str, Any] = catalog_schema(
         "adhoc_filters": _ADHOC_KEY,
     },
     _NAME,
-    shared={"params": _SHARED_PARAMS},
+    shared={"params": _SHARED_PARAMS, "rollups": ROLLUPS_SECTION},
 )
 
 
@@ -134,14 +144,16 @@ class Entry:
     adhoc: Mapping[str, str] = field(default_factory=dict)
     timeout_ms: int | None = None
     max_rows: int | None = None
+    rollup: EntryRollup | None = None
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every entry by name, plus the ad hoc keys."""
+    """Every entry by name, plus the ad hoc keys and the rollups."""
 
     entries: Mapping[str, Entry]
     adhoc_keys: Mapping[str, AdhocKey]
+    rollups: Mapping[str, Rollup] = field(default_factory=lambda: MappingProxyType({}))
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.kind == kind]
@@ -180,7 +192,8 @@ def load_catalog(document: Mapping[str, Any]) -> Catalog:
                 raise CatalogError(f"{section}.{name}: the name is already used by a {entries[name].kind}")
             entries[name] = _entry(name, kind, raw, f"{section}.{name}", shared)
     shared.check_all_used()
-    catalog = Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys))
+    rollups = load_rollups(document.get("rollups"))
+    catalog = Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys), rollups)
     _cross_check(catalog)
     return catalog
 
@@ -216,6 +229,7 @@ def _entry(name: str, kind: str, raw: Mapping[str, Any], where: str, shared: Sha
         adhoc=MappingProxyType(dict(raw.get("adhoc") or {})),
         timeout_ms=raw.get("timeout_ms"),
         max_rows=raw.get("max_rows"),
+        rollup=entry_rollup(raw.get("rollup")),
     )
 
 
@@ -250,6 +264,7 @@ def _cross_check(catalog: Catalog) -> None:
                 except ValueError as exc:
                     raise CatalogError(f"{where}.params.{param.name}.default {exc}") from None
         _dry_compile(entry, where)
+        check_entry_rollup(entry, catalog.rollups, where)
     for adhoc_key in catalog.adhoc_keys.values():
         if adhoc_key.values_sql:
             lister = Entry(adhoc_key.name, "adhoc", adhoc_key.values_sql, adhoc_key.label)
@@ -257,7 +272,7 @@ def _cross_check(catalog: Catalog) -> None:
 
 
 def _dry_compile(entry: Entry, where: str) -> None:
-    values = {name: _sample(param) for name, param in entry.params.items()}
+    values = {name: sample_value(param) for name, param in entry.params.items()}
     adhoc = tuple(ColumnFilter(column, "=", ("x",)) for column in entry.adhoc.values())
     try:
         bound = Compiler(DryContext(adhoc=adhoc), MACROS, values).compile(entry.sql)
@@ -270,6 +285,6 @@ def _dry_compile(entry: Entry, where: str) -> None:
         raise CatalogError(f"{where}: declares adhoc columns but the SQL has no $__adhocFilters()")
 
 
-def _sample(param: Param) -> Any:
+def sample_value(param: Param) -> Any:
     value = {"string": "x", "integer": 1, "number": 1.0, "boolean": True}[param.type]
     return [value] if param.multi else value

@@ -212,3 +212,40 @@ def adhoc_filters(c: Compiler, args: list[str]) -> str:
         else:
             clauses.append(f"{column} {COMPARISONS[item.operator]} {c.bind(item.values[0])}")
     return "(" + " AND ".join(clauses) + ")" if clauses else "TRUE"
+
+
+# -- rollups (sources/mysql/rollups.py) ----------------------------------------------
+# The context of a rollup's own SQL carries ``rollup`` and ``bucket_range``; the context
+# of an entry's rollup SQL carries ``rollup_table``. Plain queries carry neither.
+
+
+def _rollup_time_column(c: Compiler, args: list[str], macro_name: str) -> str:
+    rollup = getattr(c.context, "rollup", None)
+    if rollup is None:
+        raise MacroArgumentError(f"$__{macro_name} belongs in a rollup's SQL (rollups: ...), not an entry's")
+    return c.sql(args[0]) if args else c.sql(rollup.time_column)
+
+
+@macro("bucket", (0, 1))
+def bucket(c: Compiler, args: list[str]) -> str:
+    """The grain bucket start of the time column (or the argument) as a UTC DATETIME."""
+    column = _rollup_time_column(c, args, "bucket")
+    grain = c.bind(c.context.rollup.grain_s, "__grain")  # type: ignore[attr-defined]
+    return f"FROM_UNIXTIME(UNIX_TIMESTAMP({column}) DIV {grain} * {grain})"
+
+
+@macro("bucketRange", (0, 1))
+def bucket_range(c: Compiler, args: list[str]) -> str:
+    """``col >= bucket_from AND col < bucket_to``: the buckets being (re)aggregated, bound."""
+    column = _rollup_time_column(c, args, "bucketRange")
+    start, end = c.context.bucket_range  # type: ignore[attr-defined]
+    return f"{column} >= {c.bind(start, '__bucket_from')} AND {column} < {c.bind(end, '__bucket_to')}"
+
+
+@macro("rollupTable", (0, 0))
+def rollup_table(c: Compiler, args: list[str]) -> str:
+    """The entry's rollup table, schema-qualified (``ROLLUP_SCHEMA``)."""
+    table = getattr(c.context, "rollup_table", None)
+    if table is None:
+        raise MacroArgumentError("$__rollupTable belongs in an entry's rollup: block")
+    return str(table)
