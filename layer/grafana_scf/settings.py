@@ -89,6 +89,12 @@ class Settings:
     max_rows: int = _setting(
         200_000, _parse_positive_int, "row cap per query; more rows are cut with a notice"
     )
+    rollup_schema: str = _setting(
+        "labelhub_rollup", str, "schema holding the rollup tables and their watermarks (rollup_state)"
+    )
+    rollup_planning: bool = _setting(
+        True, _parse_bool, "answer catalog entries from their rollups when eligible (false: always raw)"
+    )
     datasource_token: str | None = _setting(
         None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True
     )

@@ -24,6 +24,7 @@ from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter, Compiler,
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
+from grafana_scf.sources.mysql.planner import RollupPlanner
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
 
 _DAY_MS = 86_400_000
@@ -43,15 +44,22 @@ class MySqlSource:
 
     kind = "mysql"
 
-    def __init__(self, catalog: Catalog, database: Database, max_rows: int) -> None:
+    def __init__(
+        self, catalog: Catalog, database: Database, max_rows: int, planner: RollupPlanner | None = None
+    ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
+        self.planner = planner
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
-        return cls(load_catalog(document), database, settings.max_rows)
+        catalog = load_catalog(document)
+        planner = RollupPlanner(
+            dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning
+        )
+        return cls(catalog, database, settings.max_rows, planner)
 
     # -- health and discovery -------------------------------------------------
 
@@ -103,7 +111,7 @@ class MySqlSource:
         context = QueryContext(query.time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
         try:
-            result = self._run(entry, bound)
+            result, rollup_meta = self._answer(entry, bound, values, context, query.filters)
         except RegexpError as exc:
             keys = [f.key for f in query.filters if f.operator in ("=~", "!~") and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
@@ -115,7 +123,24 @@ class MySqlSource:
                 frame.notice(f"{entry.name}: result cut at {self._max_rows(entry)} rows; narrow the range")
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
+            if rollup_meta is not None:
+                _apply_rollup_meta(frame, rollup_meta)
         return frames
+
+    def _answer(
+        self,
+        entry: Entry,
+        bound: BoundSql,
+        values: dict[str, Any],
+        context: QueryContext,
+        filters: tuple[AdhocFilter, ...],
+    ) -> tuple[QueryResult, dict[str, Any] | None]:
+        """Raw, or planned from the entry's rollup (planner.py) when it declares one."""
+        if entry.rollup is None or self.planner is None:
+            return self._run(entry, bound), None
+        keys = [f.key for f in filters if f.key in entry.adhoc]
+        answer = self.planner.answer(entry, bound, values, context, keys, lambda b: self._run(entry, b))
+        return answer.result, answer.meta
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
@@ -234,6 +259,15 @@ def _adhoc_value(kind: str, value: Any, key: str) -> Any:
         return checked_text(str(value))
     except ValueError as exc:
         raise BadRequestError(f"ad hoc filter {key!r}: the value {exc}") from None
+
+
+def _apply_rollup_meta(frame: Frame, plan: dict[str, Any]) -> None:
+    """``custom.rollup`` (rollup | raw | mixed), the reason when raw, every statement run."""
+    frame.meta["executedQueryString"] = ";\n".join(plan["statements"])
+    custom = frame.meta.setdefault("custom", {})
+    custom["rollup"] = plan["rollup"]
+    if "reason" in plan:
+        custom["reason"] = plan["reason"]
 
 
 def _apply_unit(frame: Frame, unit: str | None) -> None:
