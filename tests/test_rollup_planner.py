@@ -312,6 +312,18 @@ def _advance_one_task(conn, when: dt.datetime) -> None:
     conn.commit()
 
 
+def _check_random_requests(apps, slugs):
+    """The property again, over every rolled-up entry, on the data as it now is."""
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def check(data):
+        name = data.draw(st.sampled_from(ROLLED_UP))
+        assert_same_answers(apps, data.draw(requests(name, slugs)))
+
+    check()
+
+
 def _dashboard_bodies(slugs):
     for name in ROLLED_UP:
         for payload in ({}, {"project": [slugs[0][0]]}):
@@ -329,6 +341,7 @@ def test_writes_after_the_watermark_inside_and_beyond_the_lateness_window(apps, 
     _advance_one_task(conn, after + dt.timedelta(minutes=5))
     for body in _dashboard_bodies(slugs):
         assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)
 
     inside = WATERMARK - dt.timedelta(hours=2, minutes=31)  # inside 6 buckets of lateness
     _insert_activity(conn, inside, 10)
@@ -338,9 +351,11 @@ def test_writes_after_the_watermark_inside_and_beyond_the_lateness_window(apps, 
         refresh_window(conn, rollup, schema, start, WATERMARK + dt.timedelta(hours=3))
     for body in _dashboard_bodies(slugs):
         assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)
 
     beyond = WATERMARK - dt.timedelta(days=4, minutes=17)  # a late row the refresher never revisits
     _insert_activity(conn, beyond, 10)
     build_rollups(conn, CATALOG.rollups.values(), schema, WATERMARK + dt.timedelta(hours=5))  # rebuild
     for body in _dashboard_bodies(slugs):
         assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)

@@ -105,6 +105,7 @@ ALTER TABLE tasks
   ADD KEY ix_tasks_created (created_at),
   ADD KEY ix_tasks_project_created (project_id, created_at),
   ADD KEY ix_tasks_status (status),
+  ADD KEY ix_tasks_assigned (assigned_at),
   ADD KEY ix_tasks_submitted (submitted_at),
   ADD KEY ix_tasks_reviewed (reviewed_at),
   ADD KEY ix_tasks_assigned_to (assigned_to, assigned_at),
