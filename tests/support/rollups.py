@@ -32,32 +32,63 @@ def create_schema(cursor, schema: str) -> None:
     cursor.execute(STATE_TABLE.format(schema=quote_identifier(schema)))
 
 
-def build_rollups(conn, rollups: Iterable[Rollup], schema: str, watermark: dt.datetime) -> dict[str, int]:
-    """Every rollup rebuilt from scratch over ``[epoch, watermark)``; rows written per rollup.
+def build_rollups(
+    conn,
+    rollups: Iterable[Rollup],
+    schema: str,
+    watermark: dt.datetime,
+    since: dt.datetime = EPOCH,
+    chunk: dt.timedelta | None = None,
+    reuse: bool = False,
+) -> dict[str, int]:
+    """Every rollup rebuilt from scratch over ``[since, watermark)``; rows written per rollup.
 
     ``conn`` uses the source database as its current database (the rollup SQL names
-    the source tables unqualified) and a UTC session.
+    the source tables unqualified) and a UTC session. ``chunk`` aggregates that much
+    time per statement (large data); ``reuse`` keeps a rollup already built to this
+    watermark with this definition.
     """
     written = {}
     with conn.cursor() as cursor:
         create_schema(cursor, schema)
+        # Keep the aggregation's temporary tables in memory.
+        cursor.execute("SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824")
         for rollup in rollups:
-            written[rollup.name] = _build_one(cursor, rollup, schema, watermark)
+            if reuse and _built(cursor, rollup, schema, watermark):
+                continue
+            written[rollup.name] = _build_one(cursor, rollup, schema, (since, watermark), chunk)
+            conn.commit()
     conn.commit()
     return written
 
 
-def _build_one(cursor, rollup: Rollup, schema: str, watermark: dt.datetime) -> int:
+def _built(cursor, rollup: Rollup, schema: str, watermark: dt.datetime) -> bool:
+    cursor.execute(
+        f"SELECT definition_hash, watermark FROM {quote_identifier(schema)}.rollup_state WHERE rollup = %s",
+        (rollup.name,),
+    )
+    return cursor.fetchone() == (rollup.definition_hash, watermark)
+
+
+def _build_one(
+    cursor, rollup: Rollup, schema: str, span: tuple[dt.datetime, dt.datetime], chunk: dt.timedelta | None
+) -> int:
     table = rollup.table(schema)
-    bound = compile_rollup_sql(rollup, EPOCH, watermark)
+    since, watermark = span
+    bound = compile_rollup_sql(rollup, since, watermark)
     keys = ", ".join(quote_identifier(c) for c in ("bucket", *rollup.dimensions))
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
     # Column types from the rollup SQL itself; the key makes range reads by bucket cheap.
     cursor.execute(
         f"CREATE TABLE {table} (PRIMARY KEY ({keys})) SELECT * FROM ({bound.text}) AS r LIMIT 0", bound.params
     )
-    cursor.execute(f"INSERT INTO {table} SELECT * FROM ({bound.text}) AS r", bound.params)
-    rows = cursor.rowcount
+    rows, start = 0, since
+    while start < watermark:
+        end = min(watermark, start + chunk) if chunk else watermark
+        bound = compile_rollup_sql(rollup, start, end)
+        cursor.execute(f"INSERT INTO {table} SELECT * FROM ({bound.text}) AS r", bound.params)
+        rows += cursor.rowcount
+        start = end
     _write_state(cursor, rollup, schema, watermark, rows)
     return rows
 

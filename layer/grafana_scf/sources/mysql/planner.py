@@ -208,7 +208,11 @@ class RollupPlanner:
         run: Runner,
         state_sql: str,
     ) -> PlannedAnswer:
-        table, params = self.real_time_table(rollup, watermark, context.time_range)
+        width_s = context.interval_ms // 1000 if entry.format == "timeseries" else None
+        if width_s is None:
+            # A table compares ``bucket`` with the range only: the whole span is one interval.
+            width_s = 2**31
+        table, params = self.real_time_table(rollup, watermark, context.time_range, width_s)
         ctx = _Context(context.time_range, context.interval_ms, adhoc, table)
         bound = _compile(entry.rollup.sql, ctx, values)  # type: ignore[union-attr]
         bound.params.update(params)
@@ -216,17 +220,26 @@ class RollupPlanner:
         return PlannedAnswer(result, {"rollup": "mixed", "statements": _statements(state_sql, [result])})
 
     def real_time_table(
-        self, rollup: Rollup, watermark: dt.datetime, tr: TimeRange
+        self, rollup: Rollup, watermark: dt.datetime, tr: TimeRange, width_s: int | None
     ) -> tuple[str, dict[str, Any]]:
-        """``$__rollupTable`` as a derived table: complete grain buckets, live edges and tail."""
+        """``$__rollupTable`` as a derived table: stored buckets, live edges and tail.
+
+        Stored rows are collapsed as the entry can tell no difference: those before the
+        grain bucket holding ``from`` into one row per dimension values (dated their
+        first bucket, which is before ``from``), the others into one row per interval
+        (``width_s``; for a table, the whole span) dated no earlier than their span.
+        """
         columns = ", ".join(rollup.columns)
         table = rollup.table(self.schema)
-        live_ranges = _live_ranges(rollup, watermark, tr)
+        from_bucket = from_epoch(tr.from_s - tr.from_s % rollup.grain_s)
         parts, params = [], {}
         stored_from = _EPOCH
-        for index, (start, end) in enumerate(live_ranges):
+        for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr)):
             if start > stored_from:
-                parts.append(_stored(table, columns, stored_from, start, index, params))
+                before = start <= from_bucket
+                parts.append(
+                    _stored(rollup, table, (stored_from, start), None if before else width_s, index, params)
+                )
             live = compile_rollup_sql(dataclasses.replace(rollup, grain_ms=1000), start, end)
             renamed = _prefix_params(live, f"__live{index}")
             params.update(renamed.params)
@@ -251,13 +264,33 @@ def _live_ranges(
     return edges
 
 
+_MEASURE_SQL = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+
+
 def _stored(
-    table: str, columns: str, start: dt.datetime, end: dt.datetime, index: int, params: dict[str, Any]
+    rollup: Rollup,
+    table: str,
+    span: tuple[dt.datetime, dt.datetime],
+    width_s: int | None,
+    index: int,
+    params: dict[str, Any],
 ) -> str:
-    params[f"__stored{index}_from"], params[f"__stored{index}_to"] = start, end
+    """Stored buckets in ``span``, collapsed: per interval (``width_s``), or wholly (None)."""
+    low, high = f"__stored{index}_from", f"__stored{index}_to"
+    params[low], params[high] = span
+    if width_s is None:
+        bucket = "MIN(bucket)"
+    else:
+        width = f"__stored{index}_width"
+        params[width] = width_s
+        floor = f"FROM_UNIXTIME(UNIX_TIMESTAMP(bucket) DIV %({width})s * %({width})s)"
+        bucket = f"GREATEST({floor}, CAST(%({low})s AS DATETIME))"
+    measures = ", ".join(f"{_MEASURE_SQL[kind]}({name}) AS {name}" for name, kind in rollup.measures.items())
+    dimensions = ", ".join(rollup.dimensions)
+    group = f"GROUP BY {dimensions}" if width_s is None else f"GROUP BY 1, {dimensions}"
     return (
-        f"SELECT {columns} FROM {table} "
-        f"WHERE bucket >= %(__stored{index}_from)s AND bucket < %(__stored{index}_to)s"
+        f"SELECT {bucket} AS bucket, {dimensions}, {measures} FROM {table} "
+        f"WHERE bucket >= %({low})s AND bucket < %({high})s {group}"
     )
 
 
