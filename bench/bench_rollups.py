@@ -161,7 +161,7 @@ def main() -> int:
     schema = args.rollup_schema or f"{args.database}_rollup"
 
     planned = make_app(args.database, schema, True, 10_000)
-    if not args.skip_build:
+    if not args.skip_build and "ranges" in args.stages:
         build(planned, args.database, schema)
 
     if "ranges" in args.stages:
