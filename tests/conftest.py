@@ -39,6 +39,17 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_configure(config):
+    """``--slow`` also widens the property-based searches that read ``EXAMPLES_SCALE``."""
+    if config.getoption("--slow"):
+        os.environ["LABELHUB_TEST_EXAMPLES_SCALE"] = "4"
+
+
+def examples(default: int) -> int:
+    """How many examples a property-based test draws: ``default``, or more with ``--slow``."""
+    return default * int(os.environ.get("LABELHUB_TEST_EXAMPLES_SCALE", "1"))
+
+
 def pytest_generate_tests(metafunc):
     """`grafana_line`: every Grafana line whose own packages the tests run (or --grafana-line)."""
     if "grafana_line" in metafunc.fixturenames:

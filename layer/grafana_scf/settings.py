@@ -124,6 +124,9 @@ class Settings:
         _parse_positive_int,
         "cap: size of one answer body; SCF refuses responses over 6 MB (6,291,456 bytes)",
     )
+    rollup_planning: bool = _setting(
+        True, _parse_bool, "answer catalog entries from their rollups when eligible (false: always raw)"
+    )
     datasource_token: str | None = _setting(
         None, str, "bearer token every route requires; auth is off (with a warning) when unset", secret=True
     )

@@ -8,11 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT, admin_connection
 from labelhub_tools.demo.rollup_setup import drop_rollup_access, setup_rollup_access
 from labelhub_tools.local.runner import start_runner
 from support.names import run_name
+
+ROLLUPS = tuple(
+    yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text(encoding="utf-8"))["rollups"]
+)
 
 SCHEMA, WRITER, WRITER_PASSWORD = run_name("lh_rollup_loc"), run_name("lh_loc_rw")[:32], "loc-rw-test"
 
@@ -67,9 +72,9 @@ def test_the_runner_fires_the_declared_timer_and_the_rollups_get_built(tmp_path,
         loop = handle.runner.timer_loop
         assert [(name, t.name) for name, t in loop.timers] == [("business", "rollup-refresh")]
         give_up = time.monotonic() + 120
-        while len(loop.fired) < 2 or not all(states().values()) or len(states()) < 5:
+        while len(loop.fired) < 2 or not all(states().values()) or len(states()) < len(ROLLUPS):
             assert time.monotonic() < give_up, f"fired {loop.fired}, states {states()}"
             time.sleep(0.2)
     fired = [at for _, _, at in loop.fired]
     assert all(at.second % 2 == 0 and at.microsecond == 0 for at in fired)
-    assert len(states()) == 5 and all(states().values())
+    assert len(states()) == len(ROLLUPS) and all(states().values())

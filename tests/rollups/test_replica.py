@@ -57,7 +57,7 @@ def test_reads_use_the_replica_and_the_refresher_the_primary(make_business_app, 
     body = {
         "range": {"from": until_ms - 7 * 86_400_000, "to": until_ms},
         "intervalMs": 86_400_000,
-        "targets": [{"refId": "A", "target": "signups"}],
+        "targets": [{"refId": "A", "target": "tasks_created"}],
     }
     response = app.handle(function_url_event("POST", "/query", body), {})
     assert response["statusCode"] == 200, response["body"]
@@ -70,5 +70,5 @@ def test_reads_use_the_replica_and_the_refresher_the_primary(make_business_app, 
         password=db_settings["MYSQL_PASSWORD"],
     )
     with reader, reader.cursor() as cursor:
-        cursor.execute(f"SELECT SUM(signups) FROM `{SCHEMA}`.user_signups")
+        cursor.execute(f"SELECT SUM(delta) FROM `{SCHEMA}`.task_events WHERE event = 'created'")
         assert cursor.fetchone()[0] > 0

@@ -87,13 +87,11 @@ def test_rollups_and_entry_blocks_load_as_frozen_objects():
 
 def test_shipped_catalog_declares_the_rollups_the_dashboards_need():
     catalog = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
-    assert {"annotation_activity", "task_activity", "task_status_events", "user_signups"} <= set(
-        catalog.rollups
-    )
+    assert {"annotation_activity", "task_events"} == set(catalog.rollups)
     served = {e.name: e.rollup.rollup for e in catalog.entries.values() if e.rollup}
-    assert served["signups"] == "user_signups"
-    assert served["tasks_created"] == "task_activity"
-    assert served["task_backlog"] == "task_status_events"
+    assert served["labels_created"] == "annotation_activity"
+    assert served["tasks_created"] == "task_events"
+    assert served["task_backlog"] == "task_events"
 
 
 def test_bucket_macros_bind_their_values():

@@ -56,11 +56,7 @@ def test_a_timer_tick_builds_every_rollup_and_answers_one_logged_line(rollup_app
         summary = rollup_app.handle(TIMER_EVENT, {"time_limit_in_ms": 300_000})
     assert summary["status"] == "ok", summary
     assert summary["trigger"] == "nightly"
-    assert {r["rollup"] for r in summary["rollups"]} >= {
-        "task_status_events",
-        "user_signups",
-        "task_activity",
-    }
+    assert {r["rollup"] for r in summary["rollups"]} == {"annotation_activity", "task_events"}
     assert all(r["action"] == "rebuilt" and r["behind_buckets"] == 0 for r in summary["rollups"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("timer nightly -> ")]
     assert len(lines) == 1 and "\n" not in lines[0]
@@ -75,17 +71,13 @@ def test_the_shipped_rollups_hold_what_the_source_says(rollup_app, seeded_databa
     rollup_app.handle(TIMER_EVENT, {"time_limit_in_ms": 300_000})
     db = seeded_database
     by_status = one(
-        f"SELECT status, SUM(delta) FROM `{SCHEMA}`.task_status_events "
-        "GROUP BY 1 HAVING SUM(delta) <> 0 ORDER BY 1"
+        f"SELECT status, SUM(delta) FROM `{SCHEMA}`.task_events GROUP BY 1 HAVING SUM(delta) <> 0 ORDER BY 1"
     )
     assert by_status == one(f"SELECT CAST(status AS CHAR), COUNT(*) FROM `{db}`.tasks GROUP BY 1 ORDER BY 1")
-    assert one(f"SELECT SUM(signups) FROM `{SCHEMA}`.user_signups") == one(
-        f"SELECT COUNT(*) FROM `{db}`.users"
-    )
-    assert one(f"SELECT SUM(labels), SUM(annotations) FROM `{SCHEMA}`.annotation_counts") == one(
+    assert one(f"SELECT SUM(labels), SUM(annotations) FROM `{SCHEMA}`.annotation_activity") == one(
         f"SELECT SUM(label_count), COUNT(*) FROM `{db}`.annotations"
     )
-    created = one(f"SELECT SUM(tasks) FROM `{SCHEMA}`.task_activity WHERE event = 'created'")
+    created = one(f"SELECT SUM(delta) FROM `{SCHEMA}`.task_events WHERE event = 'created'")
     assert created == one(f"SELECT COUNT(*) FROM `{db}`.tasks")
 
 
@@ -96,10 +88,10 @@ def test_least_privilege(rollup_app, seeded_database):
         host="127.0.0.1", user=WRITER, password=WRITER_PASSWORD, database=seeded_database
     )
     with reader, writer, reader.cursor() as rc, writer.cursor() as wc:
-        rc.execute("SELECT COUNT(*) FROM user_signups")
+        rc.execute("SELECT COUNT(*) FROM task_events")
         assert rc.fetchone()[0] > 0
         with pytest.raises(pymysql.err.OperationalError, match="denied"):
-            rc.execute("DELETE FROM user_signups")
+            rc.execute("DELETE FROM task_events")
         wc.execute("SELECT COUNT(*) FROM users")
         with pytest.raises(pymysql.err.OperationalError, match="denied"):
             wc.execute("UPDATE users SET name = name WHERE id = 1")

@@ -27,6 +27,7 @@ from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter, Compiler,
 from grafana_scf.sources.mysql.database import ConnectionSettings, Database, QueryResult, RegexpError
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
+from grafana_scf.sources.mysql.planner import RollupPlanner
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
 
 _DAY_MS = 86_400_000
@@ -53,18 +54,24 @@ class MySqlSource:
         max_rows: int,
         max_buckets: int = 50_000,
         max_answer_bytes: int = 6_000_000,
+        planner: RollupPlanner | None = None,
     ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
         self.max_buckets = max_buckets
         self.max_answer_bytes = max_answer_bytes
+        self.planner = planner
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
-        source = cls(load_catalog(document), database, settings.max_rows, *limits)
+        catalog = load_catalog(document)
+        planner = RollupPlanner(
+            dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning
+        )
+        source = cls(catalog, database, settings.max_rows, *limits, planner=planner)
         source.settings = settings
         return source
 
@@ -134,7 +141,7 @@ class MySqlSource:
             span = (query.time_range.from_ms, query.time_range.to_ms)
             check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
-            result = self._run(entry, bound)
+            result, rollup_meta = self._answer(entry, bound, values, context, query.filters)
         except RegexpError as exc:
             keys = [f.key for f in query.filters if f.operator in REGEX_OPERATORS and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
@@ -151,6 +158,8 @@ class MySqlSource:
             if unknown:
                 frame.meta["custom"]["unknownFilterKeys"] = list(unknown)
                 frame.notice(self._unknown_keys_notice(entry, unknown))
+            if rollup_meta is not None:
+                _apply_rollup_meta(frame, rollup_meta)
         return frames
 
     def _unknown_keys_notice(self, entry: Entry, unknown: tuple[str, ...]) -> str:
@@ -160,6 +169,21 @@ class MySqlSource:
             f"ad hoc filter {keys} not applied: no such filter key "
             f"(keys that apply to {entry.name}: {applying})"
         )
+
+    def _answer(
+        self,
+        entry: Entry,
+        bound: BoundSql,
+        values: dict[str, Any],
+        context: QueryContext,
+        filters: tuple[AdhocFilter, ...],
+    ) -> tuple[QueryResult, dict[str, Any] | None]:
+        """Raw, or planned from the entry's rollup (planner.py) when it declares one."""
+        if entry.rollup is None or self.planner is None:
+            return self._run(entry, bound), None
+        keys = [f.key for f in filters if f.key in entry.adhoc]
+        answer = self.planner.answer(entry, bound, values, context, keys, lambda b: self._run(entry, b))
+        return answer.result, answer.meta
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
@@ -314,6 +338,15 @@ def _adhoc_value(kind: str, value: Any, key: str) -> Any:
         return checked_text(str(value))
     except ValueError as exc:
         raise BadRequestError(f"ad hoc filter {key!r}: the value {exc}") from None
+
+
+def _apply_rollup_meta(frame: Frame, plan: dict[str, Any]) -> None:
+    """``custom.rollup`` (rollup | raw | mixed), the reason when raw, every statement run."""
+    frame.meta["executedQueryString"] = ";\n".join(plan["statements"])
+    custom = frame.meta.setdefault("custom", {})
+    custom["rollup"] = plan["rollup"]
+    if "reason" in plan:
+        custom["reason"] = plan["reason"]
 
 
 def _apply_unit(frame: Frame, unit: str | None) -> None:

@@ -1,0 +1,408 @@
+"""Transparent rollup planning: answer an entry from its rollup when that is exact.
+
+An entry with a ``rollup:`` block is *eligible* when planning is on, the rollup is
+fresh (``rollup_state`` holds the catalog's definition hash and a watermark), every
+parameter given and every ad hoc filter maps to a dimension, and (time series) the
+interval is a whole multiple of the grain. Otherwise it is answered raw, with the
+reason in ``meta.custom.reason``.
+
+Two plans, chosen by what the entry's raw SQL reads:
+
+- **split** (the raw SQL reads the range only through ``$__timeFilter``): three pieces
+  with interval-aligned cuts, so no output bucket mixes sources. Head
+  ``[from, h)`` raw, middle ``[h, m)`` from the rollup table, tail ``[m, to]`` raw,
+  where ``h`` is the first interval boundary at or after ``from`` and ``m`` the last
+  one at or before ``min(watermark, to + 1 s)``. The rows are concatenated in time
+  order and shaped once (fill over the whole range).
+- **real time** (state over time: the raw SQL reads the whole history, e.g.
+  ``$__timeFrom()`` as a base, or no range at all): one statement, the entry's
+  rollup SQL, where ``$__rollupTable`` is the rollup table's complete buckets before
+  the watermark united with the rollup's own SQL run live over the rest, at
+  one-second buckets. The grain buckets holding ``from`` and ``to`` are also read
+  live at one-second buckets, so the range edges are exact to the second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from grafana_scf.errors import QueryError
+from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
+from grafana_scf.sources.mysql.database import QueryResult
+from grafana_scf.sources.mysql.macros import MACROS
+from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
+from grafana_scf.timerange import TimeRange
+
+if TYPE_CHECKING:
+    from grafana_scf.sources.mysql.catalog import Entry
+    from grafana_scf.sources.mysql.compiler import ColumnFilter
+    from grafana_scf.sources.mysql.database import Database
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_FOREVER = dt.datetime(9999, 12, 31)
+# Macros that read the range other than through $__timeFilter: a split plan would change them.
+_WHOLE_RANGE_MACROS = frozenset({"timeFrom", "timeTo", "unixEpochFrom", "unixEpochTo", "unixEpochFilter"})
+_NATIVE_INT_TYPES = {1, 2, 3, 8, 9, 13}
+_DECIMAL_TYPES = {0, 246}
+
+Runner = Callable[[BoundSql], QueryResult]
+
+
+@dataclass(frozen=True)
+class RollupState:
+    """One row of ``rollup_state``: what the table holds."""
+
+    definition_hash: str
+    watermark: dt.datetime | None
+    origin: dt.datetime = dt.datetime(1970, 1, 1)
+    """Rows before the origin are not in the table (the refresher started there): they are
+    always read raw, so an answer never misses history the rollup does not hold."""
+
+
+@dataclass(frozen=True)
+class PlannedAnswer:
+    """The merged result and what ``meta.custom`` says about it."""
+
+    result: QueryResult
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A macro context: the usual range, interval and ad hoc filters, plus ``$__rollupTable``."""
+
+    time_range: TimeRange
+    interval_ms: int
+    adhoc: tuple[ColumnFilter, ...] = ()
+    rollup_table: str | None = None
+
+
+class RollupPlanner:
+    """Plans and runs the queries of entries that declare a ``rollup:`` block."""
+
+    def __init__(self, rollups: dict[str, Rollup], database: Database, schema: str, enabled: bool) -> None:
+        self.rollups = rollups
+        self.database = database
+        self.schema = schema
+        self.enabled = enabled
+
+    def answer(
+        self,
+        entry: Entry,
+        raw: BoundSql,
+        values: dict[str, Any],
+        context: Any,
+        filter_keys: Sequence[str],
+        run: Runner,
+    ) -> PlannedAnswer:
+        """The entry's answer, planned when eligible; raw (with the reason) otherwise."""
+        spec = entry.rollup
+        assert spec is not None
+        rollup = self.rollups[spec.rollup]
+        reason, state_sql = self._ineligible(entry, rollup, values, context, filter_keys)
+        state: RollupState | None = None
+        if reason is None:
+            state, reason, state_sql = self._state(rollup)
+        if reason is not None or state is None or state.watermark is None:
+            return _raw(run(raw), reason or "no watermark", state_sql)
+        adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
+        if raw.used_macros & _WHOLE_RANGE_MACROS or "timeFilter" not in raw.used_macros:
+            return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql)
+        return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
+
+    # -- eligibility -------------------------------------------------------------
+
+    def _ineligible(
+        self, entry: Entry, rollup: Rollup, values: dict[str, Any], context: Any, keys: Sequence[str]
+    ) -> tuple[str | None, str]:
+        spec = entry.rollup
+        assert spec is not None
+        if not self.enabled:
+            return "rollup planning is off (ROLLUP_PLANNING=false)", ""
+        if entry.format == "timeseries" and context.interval_ms % rollup.grain_ms:
+            return (
+                f"interval {context.interval_ms // 1000} s is not a whole multiple of "
+                f"{rollup.name}'s grain ({rollup.grain_s} s)",
+                "",
+            )
+        for name, value in values.items():
+            if name not in spec.params and value not in (None, "", [], ()):
+                return f"parameter {name!r} does not map to a dimension of {rollup.name}", ""
+        for key in keys:
+            if key not in spec.adhoc:
+                return f"ad hoc filter {key!r} does not map to a dimension of {rollup.name}", ""
+        return None, ""
+
+    def _state(self, rollup: Rollup) -> tuple[RollupState | None, str | None, str]:
+        from grafana_scf.errors import ServiceError
+
+        sql = (
+            f"SELECT definition_hash, watermark, origin FROM {quote_identifier(self.schema)}.rollup_state "
+            "WHERE rollup = %(rollup)s"
+        )
+        try:
+            result = self.database.execute(sql, {"rollup": rollup.name}, max_rows=1)
+        except ServiceError as exc:
+            return None, f"rollup state unavailable: {exc.message}", ""
+        if not result.rows:
+            return None, f"{rollup.name} has not been built", result.executed
+        definition_hash, watermark, origin = result.rows[0]
+        if definition_hash != rollup.definition_hash:
+            return None, f"{rollup.name} is stale (its definition changed; rebuild it)", result.executed
+        if watermark is None:
+            return None, f"{rollup.name} has no watermark yet", result.executed
+        return RollupState(definition_hash, watermark, origin or _EPOCH), None, result.executed
+
+    # -- split plan: head raw, middle rollup, tail raw ------------------------------
+
+    def _split(
+        self,
+        entry: Entry,
+        rollup: Rollup,
+        state: RollupState,
+        raw: BoundSql,
+        values: dict[str, Any],
+        context: Any,
+        adhoc: tuple[ColumnFilter, ...],
+        run: Runner,
+        state_sql: str,
+    ) -> PlannedAnswer:
+        tr, width = context.time_range, context.interval_ms
+        assert state.watermark is not None
+        # The head is raw up to the first interval boundary at or after both the range start
+        # and the rollup's origin (rows before the origin are not in the table).
+        head_end = -(-max(tr.from_ms, _epoch_ms(state.origin)) // width) * width
+        limit = min(_epoch_ms(state.watermark), (tr.to_ms // 1000 + 1) * 1000)
+        middle_end = limit // width * width
+        if middle_end <= head_end:
+            return _raw(
+                run(raw), "no whole interval lies between the range start and the watermark", state_sql
+            )
+        pieces: list[tuple[str, QueryResult]] = []
+        if head_end > tr.from_ms:
+            pieces.append(("raw", run(self._raw_piece(entry, context, values, tr.from_ms, head_end - 1000))))
+        middle = TimeRange(head_end, middle_end - 1000)
+        rollup_ctx = _Context(middle, width, adhoc, rollup.table(self.schema))
+        pieces.append(("rollup", run(_compile(entry.rollup.sql, rollup_ctx, values))))  # type: ignore[union-attr]
+        if middle_end <= tr.to_ms:
+            pieces.append(("raw", run(self._raw_piece(entry, context, values, middle_end, tr.to_ms))))
+        return _merge(pieces, state_sql)
+
+    @staticmethod
+    def _raw_piece(
+        entry: Entry, context: Any, values: dict[str, Any], start_ms: int, end_ms: int
+    ) -> BoundSql:
+        piece = _Context(TimeRange(start_ms, end_ms), context.interval_ms, context.adhoc)
+        return _compile(entry.sql, piece, values)
+
+    # -- real-time plan: rollup before the watermark, live after --------------------
+
+    def _real_time(
+        self,
+        entry: Entry,
+        rollup: Rollup,
+        state: RollupState,
+        values: dict[str, Any],
+        context: Any,
+        adhoc: tuple[ColumnFilter, ...],
+        run: Runner,
+        state_sql: str,
+    ) -> PlannedAnswer:
+        assert state.watermark is not None
+        width_s = context.interval_ms // 1000 if entry.format == "timeseries" else None
+        if width_s is None:
+            # A table compares ``bucket`` with the range only: the whole span is one interval.
+            width_s = 2**31
+        table, params = self.real_time_table(
+            rollup, state.watermark, context.time_range, width_s, state.origin
+        )
+        ctx = _Context(context.time_range, context.interval_ms, adhoc, table)
+        bound = _compile(entry.rollup.sql, ctx, values)  # type: ignore[union-attr]
+        bound.params.update(params)
+        result = run(bound)
+        return PlannedAnswer(result, {"rollup": "mixed", "statements": _statements(state_sql, [result])})
+
+    def real_time_table(
+        self,
+        rollup: Rollup,
+        watermark: dt.datetime,
+        tr: TimeRange,
+        width_s: int | None,
+        origin: dt.datetime = _EPOCH,
+    ) -> tuple[str, dict[str, Any]]:
+        """``$__rollupTable`` as a derived table: stored buckets, live edges and tail.
+
+        Stored rows are collapsed as the entry can tell no difference: those before the
+        grain bucket holding ``from`` into one row per dimension values (dated their
+        first bucket, which is before ``from``), the others into one row per interval
+        (``width_s``; for a table, the whole span) dated no earlier than their span.
+        """
+        columns = ", ".join(rollup.columns)
+        table = rollup.table(self.schema)
+        from_bucket = from_epoch(tr.from_s - tr.from_s % rollup.grain_s)
+        parts: list[str] = []
+        params: dict[str, Any] = {}
+        stored_from = _EPOCH
+        for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr, origin)):
+            if start > stored_from:
+                before = start <= from_bucket
+                parts.append(
+                    _stored(rollup, table, (stored_from, start), None if before else width_s, index, params)
+                )
+            live = compile_rollup_sql(dataclasses.replace(rollup, grain_ms=1000), start, end)
+            renamed = _prefix_params(live, f"__live{index}")
+            params.update(renamed.params)
+            parts.append(f"SELECT {columns} FROM ({renamed.text}) AS live{index}")
+            stored_from = end
+        # Aliased as the table itself, so ``task_events.bucket`` reads the same either way.
+        return "(" + "\nUNION ALL ".join(parts) + f") AS {quote_identifier(rollup.name)}", params
+
+
+def _live_ranges(
+    rollup: Rollup, watermark: dt.datetime, tr: TimeRange, origin: dt.datetime = _EPOCH
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Everything before the rollup's origin (not in the table), the grain buckets holding
+    ``from`` and ``to`` (when inside ``[origin, watermark)``), then the watermark on."""
+    grain = rollup.grain_s
+    edges = [(_EPOCH, origin)] if origin > _EPOCH else []
+    for second in (tr.from_ms // 1000, tr.to_ms // 1000):
+        start = from_epoch(second - second % grain)
+        end = from_epoch(second - second % grain + grain)
+        if start >= origin and end <= watermark and (not edges or edges[-1][1] <= start):
+            edges.append((start, end))
+    edges.append((watermark, _FOREVER))
+    return edges
+
+
+_MEASURE_SQL = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+
+
+def _stored(
+    rollup: Rollup,
+    table: str,
+    span: tuple[dt.datetime, dt.datetime],
+    width_s: int | None,
+    index: int,
+    params: dict[str, Any],
+) -> str:
+    """Stored buckets in ``span``, collapsed: per interval (``width_s``), or wholly (None)."""
+    low, high = f"__stored{index}_from", f"__stored{index}_to"
+    params[low], params[high] = span
+    if width_s is None:
+        bucket = "MIN(bucket)"
+    else:
+        width = f"__stored{index}_width"
+        params[width] = width_s
+        floor = f"FROM_UNIXTIME(UNIX_TIMESTAMP(bucket) DIV %({width})s * %({width})s)"
+        bucket = f"GREATEST({floor}, CAST(%({low})s AS DATETIME))"
+    measures = ", ".join(f"{_MEASURE_SQL[kind]}({name}) AS {name}" for name, kind in rollup.measures.items())
+    dimensions = ", ".join(rollup.dimensions)
+    group = f"GROUP BY {dimensions}" if width_s is None else f"GROUP BY 1, {dimensions}"
+    return (
+        f"SELECT {bucket} AS bucket, {dimensions}, {measures} FROM {table} "
+        f"WHERE bucket >= %({low})s AND bucket < %({high})s {group}"
+    )
+
+
+def _prefix_params(bound: BoundSql, prefix: str) -> BoundSql:
+    """Rename a statement's placeholders so several statements can share one parameter dict."""
+    text = bound.text
+    params = {}
+    for name in sorted(bound.params, key=len, reverse=True):
+        text = text.replace(f"%({name})s", f"%({prefix}{name})s")
+        params[f"{prefix}{name}"] = bound.params[name]
+    return BoundSql(text, params)
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _compile(sql: str, context: _Context, values: dict[str, Any]) -> BoundSql:
+    try:
+        return Compiler(context, MACROS, values).compile(sql)
+    except SqlCompileError as exc:
+        raise QueryError(f"rollup plan: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
+
+
+def _dimension_filters(
+    filters: tuple[ColumnFilter, ...], entry: Entry, mapping: Any
+) -> tuple[ColumnFilter, ...]:
+    """The request's resolved ad hoc filters, moved from the entry's columns onto dimensions."""
+    by_column = {column: key for key, column in entry.adhoc.items()}
+    return tuple(dataclasses.replace(f, column_sql=mapping[by_column[f.column_sql]]) for f in filters)
+
+
+def _raw(result: QueryResult, reason: str, state_sql: str) -> PlannedAnswer:
+    statements = _statements(state_sql, [result])
+    return PlannedAnswer(result, {"rollup": "raw", "reason": reason, "statements": statements})
+
+
+def _statements(state_sql: str, results: Sequence[QueryResult]) -> list[str]:
+    return ([state_sql] if state_sql else []) + [r.executed for r in results]
+
+
+def _merge(pieces: list[tuple[str, QueryResult]], state_sql: str) -> PlannedAnswer:
+    """Concatenate the pieces (disjoint, in time order), values typed as the raw SQL types them."""
+    reference = next((r for kind, r in pieces if kind == "raw"), pieces[0][1])
+    names = [c[0] for c in reference.columns]
+    rows: list[tuple[Any, ...]] = []
+    for _, result in pieces:
+        if [c[0] for c in result.columns] != names:
+            got = [c[0] for c in result.columns]
+            message = f"rollup plan: the rollup SQL answers columns {got}, the raw SQL {names}"
+            raise QueryError(message, HTTPStatus.INTERNAL_SERVER_ERROR, "plugin")
+        rows.extend(_conform(result.rows, result.columns, reference.columns))
+    kinds = {kind for kind, _ in pieces}
+    merged = QueryResult(
+        reference.columns,
+        rows,
+        any(r.truncated for _, r in pieces),
+        ";\n".join(r.executed for _, r in pieces),
+    )
+    mode = "rollup" if kinds == {"rollup"} else "mixed"
+    return PlannedAnswer(
+        merged, {"rollup": mode, "statements": _statements(state_sql, [r for _, r in pieces])}
+    )
+
+
+def _conform(
+    rows: list[tuple[Any, ...]], columns: list[tuple[str, int]], reference: list[tuple[str, int]]
+) -> list[tuple[Any, ...]]:
+    """Rows of one piece with numbers in the Python types the reference piece's columns give."""
+    fixes = []
+    for index, ((_, code), (_, wanted)) in enumerate(zip(columns, reference)):
+        if code == wanted:
+            continue
+        if wanted in _NATIVE_INT_TYPES:
+            fixes.append((index, _to_int))
+        elif wanted in _DECIMAL_TYPES:
+            fixes.append((index, _to_decimal))
+    if not fixes:
+        return rows
+    fixed = []
+    for row in rows:
+        values = list(row)
+        for index, convert in fixes:
+            values[index] = convert(values[index])
+        fixed.append(tuple(values))
+    return fixed
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, int) else value
+
+
+def _epoch_ms(value: dt.datetime) -> int:
+    return (value - _EPOCH) // dt.timedelta(milliseconds=1)

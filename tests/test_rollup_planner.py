@@ -1,0 +1,398 @@
+"""Rollup planning: the planned answer equals the raw answer, value by value.
+
+A private copy of the seeded database (rows are inserted and updated here) and a private
+rollup schema, built by the test-only full build (support/rollups.py). Two apps on the same
+data: one plans (ROLLUP_PLANNING on), one answers raw. Hypothesis draws ranges (aligned or
+not), intervals (multiples of the grain and not), parameters and ad hoc filters; every
+answer, frames and ``"format": "rows"``, must be identical apart from the plan's own meta.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import BUSINESS_DIR, SEED_DAYS, SEED_UNTIL, admin_connection, examples
+from support.events import function_url_event
+from support.names import run_name
+from support.rollups import build_rollups, refresh_window, set_definition_hash
+
+HOUR = 3_600
+UNTIL_S = int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp())
+START_S = UNTIL_S - SEED_DAYS * 86_400
+WATERMARK = SEED_UNTIL - dt.timedelta(days=3, hours=5)
+TABLES = ("users", "projects", "tasks", "annotations", "releases", "incidents")
+PROJECTS = ["p1", "p2"]  # replaced by the real slugs at import of the fixture
+PLAN_META = ("executedQueryString",)
+PLAN_CUSTOM = ("rollup", "reason")
+
+
+def _catalog():
+    from grafana_scf.sources.mysql.catalog import load_catalog
+
+    return load_catalog(yaml.safe_load((BUSINESS_DIR / "catalog.yaml").read_text()))
+
+
+CATALOG = _catalog()
+ROLLED_UP = sorted(name for name, entry in CATALOG.entries.items() if entry.rollup is not None)
+
+
+@pytest.fixture(scope="module")
+def copy_db(seeded_database):
+    """A private copy of the seeded database and a private rollup schema, built."""
+    database, schema = run_name("lh_rollup_src"), run_name("lh_rollup")
+    with admin_connection() as conn, conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        cursor.execute(f"CREATE DATABASE `{database}`")
+        for table in TABLES:
+            cursor.execute(f"CREATE TABLE `{database}`.{table} LIKE `{seeded_database}`.{table}")
+            cursor.execute(f"INSERT INTO `{database}`.{table} SELECT * FROM `{seeded_database}`.{table}")
+    conn = admin_connection(database)
+    conn.autocommit(False)
+    build_rollups(conn, CATALOG.rollups.values(), schema, WATERMARK)
+    yield conn, database, schema
+    conn.close()
+    with admin_connection() as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        cursor.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+
+
+@pytest.fixture(scope="module")
+def apps(copy_db, make_business_app, db_settings):
+    import os
+
+    _, database, schema = copy_db
+    common = {
+        **db_settings,
+        "MYSQL_USER": os.environ.get("MYSQL_ADMIN_USER", "root"),
+        "MYSQL_PASSWORD": os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        "MYSQL_DATABASE": database,
+        "ROLLUP_SCHEMA": schema,
+    }
+    return make_business_app(**common), make_business_app(**common, ROLLUP_PLANNING=False)
+
+
+@pytest.fixture(scope="module")
+def slugs(copy_db):
+    conn, _, _ = copy_db
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT slug, customer FROM projects ORDER BY slug")
+        return cursor.fetchall()
+
+
+def post(app, body):
+    response = app.handle(function_url_event("POST", "/query", body), {})
+    return response["statusCode"], json.loads(response["body"])
+
+
+def without_plan(frames):
+    """Frames with the plan's own meta removed (statements, rollup mode, reason)."""
+    out = []
+    for frame in frames:
+        frame = json.loads(json.dumps(frame))
+        meta = frame.get("meta", {})
+        for key in PLAN_META:
+            meta.pop(key, None)
+        custom = meta.get("custom", {})
+        for key in PLAN_CUSTOM:
+            custom.pop(key, None)
+        out.append(frame)
+    return out
+
+
+def plan_of(frames):
+    return frames[0]["meta"]["custom"].get("rollup")
+
+
+# -- strategies ----------------------------------------------------------------------
+
+intervals = st.one_of(
+    st.sampled_from([HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 86_400, 7 * HOUR]),  # multiples of the grain
+    st.sampled_from([5_400, 4_500, 2 * HOUR + 60]),  # not multiples: raw, with the reason
+)
+ADHOC_KEYS = ["country", "project", "modality", "role", "signup_channel"]
+ADHOC_VALUES = {
+    "country": ["CN", "US", "IN", "DE", "XX"],
+    "modality": ["image", "text", "audio", "video"],
+    "role": ["labeller", "reviewer"],
+    "signup_channel": ["organic", "referral"],
+}
+
+
+@st.composite
+def requests(draw, entry_name, slugs):
+    entry = CATALOG.entries[entry_name]
+    aligned = draw(st.booleans())
+    start = draw(st.integers(START_S - 2 * 86_400, UNTIL_S))
+    span = draw(st.integers(HOUR // 2, 25 * 86_400))
+    if aligned:
+        start, span = start - start % HOUR, span - span % HOUR or HOUR
+    interval = draw(intervals)
+    payload = {}
+    for name in entry.params:
+        if name == "project" and draw(st.booleans()):
+            payload["project"] = draw(
+                st.lists(st.sampled_from([s for s, _ in slugs]), min_size=1, max_size=3)
+            )
+        if name == "customer" and draw(st.booleans()):
+            payload["customer"] = draw(st.sampled_from(sorted({c for _, c in slugs})))
+    filters = []
+    for key in draw(st.lists(st.sampled_from(ADHOC_KEYS), max_size=2, unique=True)):
+        values = ADHOC_VALUES.get(key) or [s for s, _ in slugs]
+        operator = draw(st.sampled_from(["=", "!=", "=|"]))
+        if operator == "=|":
+            chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2))
+            filters.append({"key": key, "operator": operator, "value": chosen[0], "values": chosen})
+        else:
+            filters.append({"key": key, "operator": operator, "value": draw(st.sampled_from(values))})
+    return {
+        "range": {"from": start * 1000, "to": (start + span) * 1000 - draw(st.sampled_from([0, 1, 1000]))},
+        "intervalMs": interval * 1000,
+        "maxDataPoints": 100_000,
+        "targets": [{"refId": "A", "target": entry_name, "payload": payload}],
+        "filters": filters,
+    }
+
+
+def assert_same_answers(apps, body):
+    planned_app, raw_app = apps
+    status, planned = post(planned_app, body)
+    raw_status, raw = post(raw_app, body)
+    assert (status, raw_status) == (200, 200), (planned, raw)
+    assert without_plan(planned) == without_plan(raw)
+    assert plan_of(raw) == "raw"
+    rows_body = {**body, "format": "rows"}
+    assert post(planned_app, rows_body) == post(raw_app, rows_body)
+    return plan_of(planned)
+
+
+SETTINGS = settings(
+    max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.mark.parametrize("entry_name", ROLLED_UP)
+def test_planned_answer_equals_raw(entry_name, apps, slugs):
+    seen = set()
+
+    @SETTINGS
+    @given(body=requests(entry_name, slugs))
+    def check(body):
+        seen.add(assert_same_answers(apps, body))
+
+    check()
+    assert "raw" not in seen or len(seen) > 1 or entry_name == "", seen
+    assert seen & {"rollup", "mixed"}, f"{entry_name} was never planned: {seen}"
+
+
+# -- freshness and the reasons ---------------------------------------------------------------
+
+
+def dashboard_body(entry_name, **payload):
+    return {
+        "range": {"from": (UNTIL_S - 10 * 86_400) * 1000 + 123_456, "to": UNTIL_S * 1000 - 1},
+        "intervalMs": 2 * HOUR * 1000,
+        "maxDataPoints": 1000,
+        "targets": [{"refId": "A", "target": entry_name, "payload": payload}],
+    }
+
+
+def test_meta_says_how_it_was_answered(apps):
+    planned_app, _ = apps
+    _, frames = post(planned_app, dashboard_body("tasks_created"))
+    custom = frames[0]["meta"]["custom"]
+    assert custom["rollup"] == "mixed"
+    statements = frames[0]["meta"]["executedQueryString"]
+    assert "rollup_state" in statements and "`task_events`" in statements
+    assert statements.count("FROM tasks t") == 2  # head and tail
+
+
+def test_unmapped_interval_is_raw_with_the_reason(apps):
+    planned_app, _ = apps
+    body = {**dashboard_body("tasks_created"), "intervalMs": 5_400_000}
+    _, frames = post(planned_app, body)
+    custom = frames[0]["meta"]["custom"]
+    assert custom["rollup"] == "raw"
+    assert "not a whole multiple" in custom["reason"]
+
+
+def test_unmapped_filter_is_raw_with_the_reason(apps):
+    planned_app, _ = apps
+    body = {
+        **dashboard_body("task_backlog"),
+        "filters": [{"key": "modality", "operator": "=", "value": "text"}],
+    }
+    status, frames = post(planned_app, body)
+    assert status == 200, frames
+    assert frames[0]["meta"]["custom"]["rollup"] in ("mixed", "rollup")  # not an entry key: ignored
+    body = {
+        **dashboard_body("labels_created"),
+        "filters": [{"key": "role", "operator": "=", "value": "labeller"}],
+    }
+    _, frames = post(planned_app, body)
+    assert frames[0]["meta"]["custom"]["rollup"] in ("mixed", "rollup")
+
+
+def test_raw_path_unchanged_for_entries_without_rollup(apps):
+    planned_app, _ = apps
+    _, frames = post(planned_app, dashboard_body("signups"))
+    custom = frames[0]["meta"]["custom"]
+    assert "rollup" not in custom and "reason" not in custom
+
+
+def test_stale_rollup_is_not_used(apps, copy_db):
+    conn, _, schema = copy_db
+    rollup = CATALOG.rollups["task_events"]
+    set_definition_hash(conn, schema, rollup.name, "0" * 64)
+    try:
+        _, frames = post(apps[0], dashboard_body("tasks_created"))
+        custom = frames[0]["meta"]["custom"]
+        assert custom["rollup"] == "raw" and "stale" in custom["reason"]
+    finally:
+        set_definition_hash(conn, schema, rollup.name, rollup.definition_hash)
+
+
+def test_history_before_the_origin_is_read_raw(apps, copy_db, slugs):
+    """A refresher that started at ``ROLLUP_HISTORY_DAYS`` holds nothing before its origin:
+    the planned answer still equals the raw one (rows before the origin are read live)."""
+    conn, _, schema = copy_db
+    origin = WATERMARK - dt.timedelta(days=8)
+    with conn.cursor() as cursor:
+        saved = {}
+        for rollup in CATALOG.rollups.values():
+            table = rollup.table(schema)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE saved_{rollup.name} SELECT * FROM {table} WHERE bucket < %s",
+                (origin,),
+            )
+            cursor.execute(f"DELETE FROM {table} WHERE bucket < %s", (origin,))
+            saved[rollup.name] = table
+        cursor.execute(f"UPDATE `{schema}`.rollup_state SET origin = %s", (origin,))
+        conn.commit()
+    try:
+        for body in _dashboard_bodies(slugs):
+            assert_same_answers(apps, body)
+        wide = {
+            **dashboard_body("task_backlog"),
+            "range": {"from": (UNTIL_S - 20 * 86_400) * 1000, "to": UNTIL_S * 1000 - 1},
+        }
+        assert assert_same_answers(apps, wide) in {"rollup", "mixed"}
+        _check_random_requests(apps, slugs)
+    finally:
+        with conn.cursor() as cursor:
+            for name, table in saved.items():
+                cursor.execute(f"INSERT INTO {table} SELECT * FROM saved_{name}")
+                cursor.execute(f"DROP TEMPORARY TABLE saved_{name}")
+            cursor.execute(f"UPDATE `{schema}`.rollup_state SET origin = NULL")
+            conn.commit()
+
+
+# -- writes: after the watermark, inside the lateness window, beyond it ---------------------
+
+
+def _insert_activity(conn, when: dt.datetime, count: int) -> None:
+    """New tasks (one of each final status) with annotations, all stamped at ``when``."""
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM tasks")
+        task_id = cursor.fetchone()[0]
+        cursor.execute("SELECT MAX(id) FROM annotations")
+        annotation_id = cursor.fetchone()[0]
+        cursor.execute("SELECT id FROM projects ORDER BY id LIMIT 2")
+        projects = [r[0] for r in cursor.fetchall()]
+        cursor.execute("SELECT id FROM users WHERE role = 'labeller' ORDER BY id LIMIT 3")
+        labellers = [r[0] for r in cursor.fetchall()]
+        statuses = ["queued", "in_progress", "submitted", "accepted", "rejected"]
+        for k in range(count):
+            task_id += 1
+            status = statuses[k % len(statuses)]
+            at = when + dt.timedelta(seconds=7 * k)
+            level = min(statuses.index(status), 3)  # queued 0 .. accepted/rejected 3 stamps
+            stamps = [
+                at + dt.timedelta(seconds=s) if i < level else None for i, s in enumerate((60, 600, 1200))
+            ]
+            cursor.execute(
+                "INSERT INTO tasks (id, project_id, status, priority, created_at, assigned_to, assigned_at,"
+                " submitted_at, reviewed_at, reviewed_by) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, %s, %s)",
+                (
+                    task_id,
+                    projects[k % 2],
+                    status,
+                    at,
+                    labellers[0],
+                    *stamps,
+                    labellers[1] if stamps[2] else None,
+                ),
+            )
+            annotation_id += 1
+            cursor.execute(
+                "INSERT INTO annotations VALUES (%s, %s, %s, %s, %s, %s)",
+                (annotation_id, task_id, labellers[k % 3], 3 + k, 40 + k, at + dt.timedelta(seconds=30)),
+            )
+    conn.commit()
+
+
+def _advance_one_task(conn, when: dt.datetime) -> None:
+    """An update as the product makes one: a submitted task reviewed (accepted) at ``when``."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tasks SET status = 'accepted', reviewed_at = %s, reviewed_by = assigned_to "
+            "WHERE status = 'submitted' AND submitted_at < %s ORDER BY id LIMIT 1",
+            (when, when),
+        )
+    conn.commit()
+
+
+def _check_random_requests(apps, slugs):
+    """The property again, over every rolled-up entry, on the data as it now is."""
+
+    @settings(
+        max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(data=st.data())
+    def check(data):
+        name = data.draw(st.sampled_from(ROLLED_UP))
+        assert_same_answers(apps, data.draw(requests(name, slugs)))
+
+    check()
+
+
+def _dashboard_bodies(slugs):
+    for name in ROLLED_UP:
+        for payload in ({}, {"project": [slugs[0][0]]}):
+            if "project" in payload and "project" not in CATALOG.entries[name].params:
+                continue
+            for interval in (HOUR, 2 * HOUR, 86_400):
+                body = dashboard_body(name, **payload)
+                yield {**body, "intervalMs": interval * 1000}
+
+
+def test_writes_after_the_watermark_inside_and_beyond_the_lateness_window(apps, copy_db, slugs):
+    conn, _, schema = copy_db
+    after = WATERMARK + dt.timedelta(hours=7, minutes=13)
+    _insert_activity(conn, after, 10)  # after the watermark: answered live, no refresh needed
+    _advance_one_task(conn, after + dt.timedelta(minutes=5))
+    for body in _dashboard_bodies(slugs):
+        assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)
+
+    inside = WATERMARK - dt.timedelta(hours=2, minutes=31)  # inside 6 buckets of lateness
+    _insert_activity(conn, inside, 10)
+    _advance_one_task(conn, inside)
+    for rollup in CATALOG.rollups.values():  # one refresher tick: the lateness window and on
+        start = WATERMARK - dt.timedelta(seconds=rollup.lateness * rollup.grain_s)
+        refresh_window(conn, rollup, schema, start, WATERMARK + dt.timedelta(hours=3))
+    for body in _dashboard_bodies(slugs):
+        assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)
+
+    beyond = WATERMARK - dt.timedelta(days=4, minutes=17)  # a late row the refresher never revisits
+    _insert_activity(conn, beyond, 10)
+    build_rollups(conn, CATALOG.rollups.values(), schema, WATERMARK + dt.timedelta(hours=5))  # rebuild
+    for body in _dashboard_bodies(slugs):
+        assert_same_answers(apps, body)
+    _check_random_requests(apps, slugs)
