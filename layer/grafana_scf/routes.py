@@ -71,6 +71,12 @@ class Router:
     def health(self, request: Request) -> Response:
         result = self.source.check_health()
         body = {"status": result.status.lower(), "message": result.message, **result.details}
+        shared = getattr(self.source, "shared", None)
+        if shared is not None:  # the shared cache never fails the check: degraded is reported
+            cache = shared.health()
+            body["cache"] = cache.as_details()
+            if cache.state == "degraded":
+                body["message"] += f"; shared cache degraded ({cache.message})"
         status = HTTPStatus.OK if result.status == "OK" else HTTPStatus.SERVICE_UNAVAILABLE
         return Response.json(body, status)
 

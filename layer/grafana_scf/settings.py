@@ -129,6 +129,32 @@ class Settings:
     )
     log_level: str = _setting("INFO", str.upper, "log level of the function (DEBUG, INFO, WARNING, ERROR)")
     grafana_backend_debug: bool = _setting(False, _parse_bool, "include exception types in 500 messages")
+    redis_url: str | None = _setting(
+        None,
+        str,
+        "shared cache, coalescing and the account-wide rate limit in Redis "
+        "(redis://[user:password@]host:port/db, rediss:// for TLS); unset = per instance only",
+        secret=True,
+    )
+    redis_timeout_ms: int = _setting(
+        150,
+        _parse_positive_int,
+        "connect and read timeout of one Redis call, ms; never beyond the request's time left",
+    )
+    shared_cache_ttl_s: int = _setting(
+        86_400, _parse_positive_int, "shared cache: lifetime of a closed time piece, seconds"
+    )
+    shared_cache_recent_s: int = _setting(
+        300,
+        _parse_positive_int,
+        "shared cache: pieces ending less than this before now are recent (late rows may still "
+        "arrive) and expire after SHARED_CACHE_RECENT_TTL_S",
+    )
+    shared_cache_recent_ttl_s: int = _setting(
+        10,
+        _parse_positive_int,
+        "shared cache: lifetime of the open piece, recent pieces and whole table answers, seconds",
+    )
     cloud_api_region: str = _setting(
         "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
     )

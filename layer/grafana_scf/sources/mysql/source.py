@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_scf import deadline
 from grafana_scf.errors import BadRequestError, DownstreamError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
+from grafana_scf.shared.store import SharedStore, store_for
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
 from grafana_scf.sources.mysql.buckets import check_buckets
@@ -28,6 +30,9 @@ from grafana_scf.sources.mysql.database import ConnectionSettings, Database, Que
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
+
+if TYPE_CHECKING:
+    from grafana_scf.sources.mysql.shared_results import SharedResults
 
 _DAY_MS = 86_400_000
 
@@ -53,18 +58,24 @@ class MySqlSource:
         max_rows: int,
         max_buckets: int = 50_000,
         max_answer_bytes: int = 6_000_000,
+        shared: SharedStore | None = None,
+        shared_results: SharedResults | None = None,
     ) -> None:
         self.catalog = catalog
         self.database = database
         self.max_rows = max_rows
         self.max_buckets = max_buckets
         self.max_answer_bytes = max_answer_bytes
+        self.shared = shared
+        self.shared_results = shared_results
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
-        return cls(load_catalog(document), database, settings.max_rows, *limits)
+        shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
+        results = None  # the shared results cache comes next
+        return cls(load_catalog(document), database, settings.max_rows, *limits, shared, results)
 
     # -- health and discovery -------------------------------------------------
 
@@ -162,6 +173,22 @@ class MySqlSource:
                 raise deadline.current().exceeded("MySQL") from None
             raise
 
+    def _fetch(
+        self, entry: Entry, bound: BoundSql, context: QueryContext, values: dict[str, Any]
+    ) -> QueryResult:
+        """The rows of a query: through the shared results cache when there is one."""
+        if self.shared_results is None:
+            return self._run(entry, bound)
+
+        def compile_range(from_ms: int, to_ms: int) -> BoundSql:
+            return self._compile(entry, replace(context, time_range=TimeRange(from_ms, to_ms)), values)
+
+        span = (context.time_range.from_ms, context.time_range.to_ms)
+        run = partial(self._run, entry)
+        return self.shared_results.answer(
+            entry, bound, span, context.interval_ms, compile_range, run, self._max_rows(entry)
+        )
+
     def _time_limit_ms(self, entry: Entry) -> tuple[int, bool]:
         """The statement's server-side limit: the entry's ``timeout_ms`` or
         ``MYSQL_QUERY_TIMEOUT_MS``, or the request's time left when that is shorter
@@ -240,6 +267,15 @@ class MySqlSource:
         entry = Entry(key, "adhoc", adhoc.values_sql, adhoc.label)
         options = self._variable_options(entry, {}, None)
         return [{"text": o["__text"], "value": o["__value"]} for o in options]
+
+
+def _shared_results(shared: SharedStore, settings: Settings, database: Database) -> SharedResults:
+    from grafana_scf.sources.mysql.shared_results import CacheTimes, SharedResults
+
+    times = CacheTimes(
+        settings.shared_cache_ttl_s, settings.shared_cache_recent_s, settings.shared_cache_recent_ttl_s
+    )
+    return SharedResults(shared, times, database.settings.where)
 
 
 def _metric_option(entry: Entry) -> dict[str, Any]:
