@@ -74,7 +74,7 @@ class MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
         shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
-        results = None  # the shared results cache comes next
+        results = _shared_results(shared, settings, database) if shared.enabled else None
         return cls(load_catalog(document), database, settings.max_rows, *limits, shared, results)
 
     # -- health and discovery -------------------------------------------------
@@ -130,7 +130,7 @@ class MySqlSource:
             span = (query.time_range.from_ms, query.time_range.to_ms)
             check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
-            result = self._run(entry, bound)
+            result = self._fetch(entry, bound, context, values)
         except RegexpError as exc:
             keys = [f.key for f in query.filters if f.operator in ("=~", "!~") and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None

@@ -1,0 +1,102 @@
+"""Cached, split and reused answers equal the uncached answer, value by value, for every
+business entry; a moving window asks the database only for its new pieces."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import BUSINESS_DIR, SEED_UNTIL
+from grafana_scf.catalog_file import load_catalog_file
+from grafana_scf.sources.mysql.catalog import load_catalog
+
+from .helpers import count_statements, post
+
+IMAGE_TEXT = ["image", "text"]
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+def _until_ms() -> int:
+    import datetime as dt
+
+    return int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp()) * 1000
+
+
+END = _until_ms()
+CATALOG = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
+QUERY_ENTRIES = sorted(n for n, e in CATALOG.entries.items() if e.kind in ("metric", "annotation"))
+# Unaligned ends (ms and seconds off every boundary), aligned ones, and several widths.
+RANGES = [
+    (END - 6 * HOUR - 123_457, END - 2 * HOUR - 4_321),
+    (END - 3 * DAY, END - DAY),
+    (END - 2 * DAY + 17_000, END - 1),
+]
+
+
+def body(name, range_, interval_ms=None, payload=None, filters=None, max_points=300):
+    target = {"refId": "A", "target": name, "payload": payload or {}}
+    out = {"range": {"from": range_[0], "to": range_[1]}, "targets": [target], "maxDataPoints": max_points}
+    if interval_ms:
+        out["intervalMs"] = interval_ms
+    if filters:
+        out["adhocFilters"] = filters
+    return out
+
+
+@pytest.fixture
+def apps(make_business_app, db_settings, redis_clean):
+    plain = make_business_app(**db_settings)
+    shared = [make_business_app(**db_settings, REDIS_URL=redis_clean.url) for _ in range(2)]
+    return plain, shared
+
+
+@pytest.mark.parametrize("name", QUERY_ENTRIES)
+def test_every_entry_answers_the_same_cached_split_and_uncached(apps, name):
+    plain, (first, second) = apps
+    for range_ in RANGES:
+        request = body(name, range_)
+        expected = post(plain, "/query", request)
+        assert expected[0] == 200, expected
+        assert post(first, "/query", request) == expected  # cold: pieces fetched and stored
+        assert post(second, "/query", request) == expected  # warm, another instance
+        assert post(first, "/query", request) == expected  # warm again
+
+
+def test_parameters_and_adhoc_filters_are_part_of_the_key(apps):
+    plain, (first, _) = apps
+    range_ = RANGES[1]
+    variants = [
+        body("signups", range_),
+        body("signups", range_, payload={"channel": ["organic"]}),
+        body("signups", range_, filters=[{"key": "country", "operator": "=", "value": "DE"}]),
+        body("labels_created", range_, filters=[{"key": "modality", "operator": "=|", "values": IMAGE_TEXT}]),
+        body("labels_created", range_, interval_ms=HOUR),
+        body("labels_created", range_, interval_ms=600_000),
+    ]
+    for request in variants + variants:
+        assert post(first, "/query", request) == post(plain, "/query", request)
+
+
+def test_a_moving_window_reuses_the_cached_pieces(apps):
+    plain, (first, second) = apps
+    counter = count_statements(second)
+    start = END - 6 * HOUR - 30_000
+    post(first, "/query", body("signups", (start, start + 6 * HOUR), interval_ms=300_000))
+    for step in range(1, 5):  # "last 6 h" refreshed every 30 s on another instance
+        range_ = (start + step * 30_000, start + 6 * HOUR + step * 30_000)
+        request = body("signups", range_, interval_ms=300_000)
+        before = counter.count
+        assert post(second, "/query", request) == post(plain, "/query", request)
+        # at most the partial first bucket and the open last piece: never the 6 h again
+        assert counter.count - before <= 2
+
+
+def test_a_truncated_result_is_never_cached(make_business_app, db_settings, redis_clean):
+    request = body("labels_created", RANGES[1], interval_ms=300_000)
+    plain = make_business_app(**db_settings, MAX_ROWS=20)
+    shared = make_business_app(**db_settings, MAX_ROWS=20, REDIS_URL=redis_clean.url)
+    expected = post(plain, "/query", request)
+    assert "truncated" in str(expected)
+    assert post(shared, "/query", request) == expected
+    assert post(shared, "/query", request) == expected
+    assert not redis_clean.client().keys("lh:v1:business:piece:*")
