@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+from conftest import SEED_UNTIL
 from support.events import function_url_event
 
 
@@ -35,3 +37,21 @@ def post(app, path, body, context=None):
 def get(app, path):
     response = app.handle(function_url_event("GET", path, None), {})
     return response["statusCode"], json.loads(response["body"])
+
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+END = int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp()) * 1000
+"""The end of the seeded demo data (epoch ms)."""
+
+
+def body(name, range_, interval_ms=None, payload=None, filters=None, max_points=300):
+    target = {"refId": "A", "target": name, "payload": payload or {}}
+    out = {"range": {"from": range_[0], "to": range_[1]}, "targets": [target], "maxDataPoints": max_points}
+    if interval_ms:
+        out["intervalMs"] = interval_ms
+    if filters:
+        out["adhocFilters"] = filters
+    return out

@@ -13,8 +13,7 @@ import pytest
 
 from support.tcpproxy import TcpProxy
 
-from .helpers import count_statements, post
-from .test_equality import END, HOUR, body
+from .helpers import END, HOUR, body, count_statements, post
 
 WORKER = Path(__file__).with_name("coalesce_worker.py")
 TESTS = Path(__file__).resolve().parents[1]

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUSINESS_DIR, SEED_UNTIL
+from conftest import BUSINESS_DIR
 from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.sources.mysql.catalog import load_catalog
 
-from .helpers import count_statements, post
+from .helpers import DAY, END, HOUR, body, count_statements, post
 
 IMAGE_TEXT = ["image", "text"]
-HOUR = 3_600_000
-DAY = 24 * HOUR
-
-
-def _until_ms() -> int:
-    import datetime as dt
-
-    return int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp()) * 1000
-
-
-END = _until_ms()
 CATALOG = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
 QUERY_ENTRIES = sorted(n for n, e in CATALOG.entries.items() if e.kind in ("metric", "annotation"))
 # Unaligned ends (ms and seconds off every boundary), aligned ones, and several widths.
@@ -31,16 +20,6 @@ RANGES = [
     (END - 3 * DAY, END - DAY),
     (END - 2 * DAY + 17_000, END - 1),
 ]
-
-
-def body(name, range_, interval_ms=None, payload=None, filters=None, max_points=300):
-    target = {"refId": "A", "target": name, "payload": payload or {}}
-    out = {"range": {"from": range_[0], "to": range_[1]}, "targets": [target], "maxDataPoints": max_points}
-    if interval_ms:
-        out["intervalMs"] = interval_ms
-    if filters:
-        out["adhocFilters"] = filters
-    return out
 
 
 @pytest.fixture
