@@ -195,6 +195,23 @@ class Settings:
     cloud_api_list_ttl_s: int = _setting(
         300, _parse_positive_int, "Cloud Monitor: how long instance lists are cached"
     )
+    cloud_api_cache_max_points: int = _setting(
+        500_000,
+        _parse_positive_int,
+        "Cloud Monitor: data points the series cache of a warm instance may hold (least recently "
+        "used go first)",
+    )
+    cloud_api_max_points_per_request: int = _setting(
+        200_000,
+        _parse_positive_int,
+        "Cloud Monitor: series x slots one request may ask for, over all its targets",
+    )
+    cloud_api_max_calls_per_request: int = _setting(
+        100,
+        _parse_positive_int,
+        "Cloud Monitor: GetMonitorData calls one request may make, over all its targets, planned "
+        "before the first call",
+    )
 
 
 SETTINGS: dict[str, Setting] = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from support.events import function_url_event
+
+INDEX = Path(__file__).resolve().parents[2] / "datasource" / "cloudmonitor" / "index.py"
 
 
 def iso(epoch_s: int) -> str:
@@ -63,3 +66,30 @@ def gmd_calls(emulator) -> int:
 
 def outcomes(emulator, action: str = "GetMonitorData") -> dict[str, int]:
     return emulator.stats()["actions"].get(action, {}).get("outcomes", {})
+
+
+class SimulatedClock:
+    """Wall-clock seconds that move only when a test moves them."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def simulated_worker(emulator, clock: SimulatedClock) -> tuple[Any, Any]:
+    """A warm cloudmonitor app whose cache and slot grid run on ``clock`` (calls are real)."""
+    from grafana_scf.app import App
+    from grafana_scf.catalog_file import load_catalog_file
+    from grafana_scf.settings import read_settings
+    from grafana_scf.sources.cloudmonitor.api import CloudApi
+    from grafana_scf.sources.cloudmonitor.catalog import load_catalog
+    from grafana_scf.sources.cloudmonitor.source import CloudMonitorSource
+
+    settings = read_settings(
+        CLOUD_API_ENDPOINT=emulator.url, DATASOURCE_TOKEN=None, CLOUD_API_REGION="ap-shanghai"
+    )
+    document = load_catalog_file(INDEX.parent / "catalog.yaml")
+    source = CloudMonitorSource(load_catalog(document), CloudApi(settings), settings, clock=clock)
+    return App(source, name="cloudmonitor"), source

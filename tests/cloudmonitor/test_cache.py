@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from grafana_scf.sources.cloudmonitor.cache import RECENT_TTL_CAP_S, SETTLED_TTL_S, TtlCache, series_ttl
+from grafana_scf.sources.cloudmonitor.cache import (
+    ENTRY_OVERHEAD_POINTS,
+    PURGE_EVERY_S,
+    RECENT_TTL_CAP_S,
+    SETTLED_TTL_S,
+    TtlCache,
+    series_cache,
+    series_ttl,
+)
+from grafana_scf.sources.cloudmonitor.fetch import Points
+from grafana_scf.sources.cloudmonitor.periods import last_slot
 
 from .helpers import call, gmd_calls, query_body, series_of, target
 
@@ -74,10 +84,68 @@ def test_ttl_follows_the_period_grid():
     assert series_ttl(slot, 300, now) == slot + 300 - now  # until the window moves on
     assert series_ttl(now // 3600 * 3600, 3600, now) <= RECENT_TTL_CAP_S  # recent: short
     assert series_ttl(now - 7200, 60, now) == SETTLED_TTL_S  # long settled
-    cache = TtlCache(max_entries=2, clock=lambda: now)
+    cache = TtlCache(max_size=2, clock=lambda: now)
     cache.put("a", 1, 10)
     cache.put("b", 2, 10)
     cache.put("c", 3, 10)
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, 2, 3)
     cache.put("d", 4, 0)
     assert cache.get("d") is None
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _points(count: int) -> Points:
+    return Points(tuple(range(count)), tuple(float(i) for i in range(count)))
+
+
+def test_the_series_cache_is_bounded_by_points_and_evicts_the_least_recently_used():
+    clock = Clock(1_790_000_000)
+    entry = 1440 + ENTRY_OVERHEAD_POINTS
+    cache = series_cache(max_points=10 * entry, clock=clock)
+    for i in range(10):
+        cache.put(("series", i), _points(1440), 3600)
+    assert cache.total_size == 10 * entry
+    assert cache.get(("series", 0)) is not None  # 0 is now the most recently used
+    for i in range(10, 15):
+        cache.put(("series", i), _points(1440), 3600)
+    assert cache.total_size <= 10 * entry and len(cache) == 10
+    assert cache.get(("series", 0)) is not None
+    assert [cache.get(("series", i)) for i in range(1, 6)] == [None] * 5
+    cache.put(("huge",), _points(11 * entry), 3600)  # larger than the whole cache: not kept
+    assert cache.get(("huge",)) is None and len(cache) == 10
+
+
+def test_replacing_an_entry_does_not_count_it_twice():
+    cache = series_cache(max_points=10_000, clock=Clock(0))
+    for _ in range(5):
+        cache.put("a", _points(100), 60)
+    assert cache.total_size == 100 + ENTRY_OVERHEAD_POINTS and len(cache) == 1
+
+
+def test_expired_entries_are_purged_without_being_asked_for():
+    clock = Clock(1_790_000_000)
+    cache = series_cache(max_points=10**9, clock=clock)
+    for i in range(100):
+        cache.put(("short", i), _points(60), 30)
+    cache.put(("long",), _points(60), 3600)
+    clock.now += PURGE_EVERY_S + 1
+    cache.put(("new",), _points(60), 60)
+    assert len(cache) == 2
+    assert cache.total_size == 2 * (60 + ENTRY_OVERHEAD_POINTS)
+
+
+def test_a_window_ending_in_the_future_lives_until_the_next_slot_boundary_only():
+    now = 1_790_000_030  # 30 s into a 60 s slot
+    next_boundary = last_slot(now, 60) + 60
+    today_end = last_slot(now + 12 * 3600, 60)  # "Today": the window runs to midnight
+    assert series_ttl(today_end, 60, now) == next_boundary - now
+    assert series_ttl(last_slot(now + 3600, 300), 300, now) == last_slot(now, 300) + 300 - now
+    daily = series_ttl(last_slot(now + 86_400 * 3, 86_400), 86_400, now)
+    assert daily == RECENT_TTL_CAP_S  # the next daily boundary is hours away: still at most 5 min

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from labelhub_tools.local import cli
+from support.processes import reaped
 
 from .conftest import call
 
@@ -101,7 +102,7 @@ def test_serve_stops_on_sigterm_too(project_root):
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    with process:
+    with reaped(process):
         for line in process.stdout:
             if line.startswith("function list:"):
                 break
@@ -138,7 +139,7 @@ def test_emulate_stops_on_sigint_even_when_started_with_it_ignored():
         text=True,
         preexec_fn=_ignore_sigint,
     )
-    with process:
+    with reaped(process):
         assert process.stdout.readline().startswith("Tencent Cloud API emulator on http://127.0.0.1:")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0

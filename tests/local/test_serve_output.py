@@ -21,6 +21,7 @@ from conftest import ROOT
 from labelhub_tools.local.instance import forwarded_level
 from labelhub_tools.local.launch import DEPENDENCIES
 from support.names import run_name
+from support.processes import reaped
 
 # Everything the project's serverless.yml reads with ${env:...}, so none leaks in from the caller.
 PROJECT_VARIABLES = (
@@ -58,7 +59,7 @@ def session():
         stderr=subprocess.STDOUT,
         text=True,
     )
-    with process:
+    with reaped(process):
         banner = []
         for line in process.stdout:
             banner.append(line.rstrip("\n"))

@@ -153,11 +153,17 @@ def knobs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event SIGINT or SIGTERM sets, installed before the banner announces the server:
+    a caller that signals as soon as it reads the banner is never lost."""
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for(stop: threading.Event) -> None:
     while not stop.wait(0.5):
         pass
 
@@ -171,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("labelhub_tools.emulator").setLevel(args.log_level)
     pairs = default_key_pairs() + [KeyPair(*pair) for pair in args.credential]
+    stop = _stop_on_signals()
     try:
         handle = start_emulator(
             args.port,
@@ -189,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        _wait_for_signal()
+        _wait_for(stop)
     finally:
         handle.close()
     return 0

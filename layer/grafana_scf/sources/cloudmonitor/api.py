@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from grafana_scf import deadline as request_deadline
+from grafana_scf.deadline import DeadlineExceeded
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
 from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor.credentials import Credentials, read_credentials, scrub
@@ -30,6 +32,11 @@ log = logging.getLogger("grafana_scf.cloudmonitor")
 
 MONITOR_VERSION = "2018-07-24"
 QUERY_BUDGET_S = 20.0
+"""The time of one target's calls outside a request (a bare call, the CLI); inside one, the
+request's deadline is the only limit."""
+MIN_CALL_S = 0.2
+"""No call or retry starts with less time than this left."""
+OUT_OF_TIME = "DeadlineExceeded"
 BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 2.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -114,12 +121,34 @@ class CallStats:
 
 
 def budget() -> tuple[CallStats, float]:
-    """Fresh call counters and the deadline (``time.monotonic``) of one request."""
-    return CallStats(), time.monotonic() + QUERY_BUDGET_S
+    """Fresh call counters and the deadline (``time.monotonic``) of the calls of one target.
+
+    Inside a request that is the request's deadline (``deadline.current()``), shared by
+    all its targets; outside one (a bare call, the CLI), ``QUERY_BUDGET_S`` from now.
+    """
+    limit = request_deadline.current()
+    seconds = QUERY_BUDGET_S if limit is request_deadline.UNBOUNDED else limit.remaining_s()
+    return CallStats(), time.monotonic() + seconds
+
+
+def out_of_time(failure: ApiFailure) -> bool:
+    """Whether ``failure`` comes from the time running out (the request's, or ``QUERY_BUDGET_S``)."""
+    return failure.code == OUT_OF_TIME or (failure.kind == "timeout" and request_deadline.current().expired())
+
+
+def deadline_error(prefix: str, what: str) -> DeadlineExceeded:
+    """The 504 of a target whose calls did not finish within the request's time limit."""
+    limit = request_deadline.current()
+    if limit is request_deadline.UNBOUNDED:
+        return DeadlineExceeded(f"{prefix}Cloud Monitor did not answer within {QUERY_BUDGET_S:g} s: {what}")
+    within = f"the request's time limit ({limit.budget_s:.1f} s)"
+    return DeadlineExceeded(f"{prefix}Cloud Monitor did not answer within {within}: {what}")
 
 
 def as_answer(exc: ApiFailure, prefix: str) -> ServiceError:
     """An API failure as the request's error, with what was being done in front."""
+    if out_of_time(exc):
+        return deadline_error(prefix, exc.detail)
     if exc.kind == "request":
         return BadRequestError(prefix + exc.message)
     if exc.kind == "credentials":
@@ -148,7 +177,7 @@ class CloudApi:
         self.timeout = settings.cloud_api_timeout_s
         self.retries = max(0, int(settings.cloud_api_retries))
         self.rate = settings.cloud_api_rate_limit
-        self._clients: dict[tuple[str | None, ...], Any] = {}
+        self._clients: dict[tuple[str | int | None, ...], Any] = {}
         self._clients_lock = threading.Lock()
 
     def credentials(self) -> Credentials:
@@ -207,26 +236,30 @@ class CloudApi:
             raise ApiFailure("credentials", "NoCredentials", exc.message) from None
         bucket = bucket_for(credentials.secret_id, self.rate)
         for attempt in range(self.retries + 1):
+            if deadline - time.monotonic() < MIN_CALL_S:
+                raise ApiFailure("timeout", OUT_OF_TIME, f"{action}: no time left for a call")
             try:
                 bucket.acquire(deadline)
             except RateLimitTimeout as exc:
                 raise ApiFailure("throttled", "ClientRateLimit", f"{action}: {exc}") from None
             stats.count(action, retry=attempt > 0)
+            call_timeout = min(float(self.timeout), max(MIN_CALL_S, deadline - time.monotonic()))
             try:
                 client = self._client(service, version, region, credentials)
+                client.request.conn.timeout = call_timeout
                 return send(client)
             except self._sdk_error as exc:
-                failure = self._classify(exc, credentials)
+                failure = self._classify(exc, credentials, call_timeout)
             if not failure.retriable or attempt == self.retries:
                 raise failure
             delay = _backoff(attempt)
-            if time.monotonic() + delay + self.timeout > deadline:
+            if time.monotonic() + delay + MIN_CALL_S > deadline:
                 raise failure
             log.info("%s %s: %s; retry %d in %.2f s", action, region, failure.code, attempt + 1, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _classify(self, exc: Any, credentials: Credentials) -> ApiFailure:
+    def _classify(self, exc: Any, credentials: Credentials, timeout: float) -> ApiFailure:
         code = str(exc.get_code() or "UnknownError")
         raw = exc.get_message()
         message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
@@ -236,7 +269,7 @@ class CloudApi:
             return ApiFailure("throttled", code, f"{code}: {message}", request_id)
         if code == "ClientNetworkError":
             if "timed out" in message.lower() or "timeout" in message.lower():
-                return ApiFailure("timeout", code, f"no answer within {self.timeout} s")
+                return ApiFailure("timeout", code, f"no answer within {timeout:g} s")
             return ApiFailure("network", code, f"network error: {message[:200]}")
         if code == "ServerNetworkError":
             return ApiFailure("network", code, "the API answered with an HTTP error status")
@@ -251,12 +284,19 @@ class CloudApi:
     # -- clients ------------------------------------------------------------------
 
     def _client(self, service: str, version: str, region: str, credentials: Credentials) -> Any:
-        """A client per (service, region, key); rebuilt when the role's keys rotate."""
-        key = (service, version, region, credentials.secret_id, credentials.secret_key, credentials.token)
+        """A client per (service, region, key, thread); rebuilt when the role's keys rotate.
+
+        Per thread, because each call sets its own timeout (what is left of the deadline)
+        on its client's connection.
+        """
+        key = (
+            service, version, region, credentials.secret_id, credentials.secret_key, credentials.token,
+            threading.get_ident(),
+        )  # fmt: skip
         with self._clients_lock:
             client = self._clients.get(key)
             if client is None:
-                if len(self._clients) >= 32:
+                if len(self._clients) >= 64:
                     self._clients.clear()
                 client = self._clients[key] = self._build(service, version, region, credentials)
             return client

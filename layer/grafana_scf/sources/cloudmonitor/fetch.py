@@ -1,7 +1,10 @@
 """GetMonitorData for many instances: cache first, then batched calls in parallel.
 
 Series already cached cost nothing. The rest are cut into batches (at most the
-plan's batch size per call) and fetched on a small thread pool; every call goes
+plan's batch size per call): ``plan`` says which calls would be made, so the
+caller can check them against the request's caps before the first one, and ``run``
+makes them on a small thread pool (each task in a copy of the request's context,
+so it sees the request's deadline); every call goes
 through ``CloudApi`` (token bucket, retries). DataPoints are matched back to
 instances by their Dimensions, never by order. A response without DataPoints
 (``None``) is an error; an instance with no DataPoint, or an empty one, has no
@@ -10,6 +13,7 @@ data. Failed batches are reported together, naming their instances.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
@@ -98,6 +102,23 @@ class FetchResult:
     failures: list[BatchFailure] = field(default_factory=list)
 
 
+@dataclass
+class FetchPlan:
+    """One window's series: the cached ones (in ``result``) and the batches still to call."""
+
+    window: Window
+    result: FetchResult = field(default_factory=FetchResult)
+    batches: list[list[Series]] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return len(self.batches)
+
+    @property
+    def missing(self) -> int:
+        return sum(len(batch) for batch in self.batches)
+
+
 def _iso(epoch_s: int) -> str:
     moment = dt.datetime.fromtimestamp(epoch_s, dt.timezone(dt.timedelta(hours=8)))
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + BEIJING
@@ -124,28 +145,25 @@ class Fetcher:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cloudmonitor")
             return self._pool
 
-    def fetch(
-        self,
-        window: Window,
-        series: Sequence[Series],
-        batch_size: int,
-        stats: CallStats,
-        deadline: float,
-        now_s: float,
-    ) -> FetchResult:
-        """Points for every series (cached or fetched); failures are collected, not raised."""
-        result = FetchResult()
+    def plan(self, window: Window, series: Sequence[Series], batch_size: int) -> FetchPlan:
+        """What is cached, and the batches of what is not: the calls ``run`` would make."""
+        plan = FetchPlan(window)
         missing: list[Series] = []
         for item in series:
             cached = self.cache.get(window.cache_key(item))
             if cached is None:
                 missing.append(item)
             else:
-                result.points[item.dimensions] = cached
-                result.cache_hits += 1
-        batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+                plan.result.points[item.dimensions] = cached
+                plan.result.cache_hits += 1
+        plan.batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+        return plan
+
+    def run(self, plan: FetchPlan, stats: CallStats, deadline: float, now_s: float) -> FetchResult:
+        """Make the planned calls; failures are collected, not raised."""
+        window, result = plan.window, plan.result
         ttl = series_ttl(window.last_slot, window.period, now_s)
-        for batch, outcome in self._run(window, batches, stats, deadline):
+        for batch, outcome in self._run(window, plan.batches, stats, deadline):
             if isinstance(outcome, ApiFailure):
                 result.failures.append(BatchFailure(batch, outcome))
                 continue
@@ -161,8 +179,10 @@ class Fetcher:
         if len(batches) <= 1:
             return [(b, self._call_safely(window, b, stats, deadline)) for b in batches]
         pool = self._executor()
+        # Each task runs in a copy of the request's context: it sees the request's deadline.
         futures: list[Future[dict[Dimensions, Points] | ApiFailure]] = [
-            pool.submit(self._call_safely, window, batch, stats, deadline) for batch in batches
+            pool.submit(contextvars.copy_context().run, self._call_safely, window, batch, stats, deadline)
+            for batch in batches
         ]
         return [(batch, future.result()) for batch, future in zip(batches, futures)]
 

@@ -115,7 +115,7 @@ class Inventory:
         self.api = api
         self.region = region
         self.list_ttl_s = list_ttl_s
-        self.cache = TtlCache(max_entries=256)
+        self.cache = TtlCache(max_size=256)
 
     def regions(self, stats: CallStats, deadline: float) -> list[Region]:
         """AVAILABLE regions (api 2020-11-06 DescribeRegions, Product=cvm)."""

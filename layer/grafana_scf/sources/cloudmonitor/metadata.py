@@ -65,7 +65,7 @@ class Metadata:
     def __init__(self, api: CloudApi, region: str) -> None:
         self.api = api
         self.region = region
-        self.cache = TtlCache(max_entries=64)
+        self.cache = TtlCache(max_size=64)
 
     def metrics(self, namespace: str, stats: CallStats, deadline: float) -> list[MetricInfo]:
         """Every metric of ``namespace`` (empty for a namespace Cloud Monitor does not know)."""

@@ -188,7 +188,7 @@ def dimension_sets(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], .
         for name in names:
             if not _DIMENSION.match(name):
                 raise _fail(where, f"payload.dimensions: {name!r} is not a dimension name")
-        choices = [values(obj[n], where, f"dimensions.{n}") for n in names]
+        choices = [_dimension_values(obj[n], where, n) for n in names]
         for combo in itertools.product(*choices):
             key = tuple(zip(names, combo))
             if key not in found:
@@ -196,6 +196,18 @@ def dimension_sets(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], .
             if len(found) > MAX_SERIES:
                 raise _fail(where, f"payload.dimensions gives more than {MAX_SERIES} series")
     return tuple(found)
+
+
+def _dimension_values(raw: Any, where: str, name: str) -> list[str]:
+    """The values of one dimension; none at all (``""``, ``[]``, ``","``) is a 400, not an empty panel."""
+    found = values(raw, where, f"dimensions.{name}")
+    if not found:
+        raise _fail(
+            where,
+            f"payload.dimensions.{name} has no value (got {json.dumps(raw)}); name at least one, "
+            "or leave the dimension out",
+        )
+    return found
 
 
 def alarm_query(name: str, payload: Mapping[str, Any], default_region: str) -> AlarmQuery:

@@ -3,8 +3,10 @@
 1. The payload is read (``payload``); a curated target's instances come from the
    payload or, for "all", from the product's instance list in that region.
 2. The period is chosen (``periods``) and the range aligned to its slot grid.
-3. The series are fetched (``fetch``: cache, batches, parallel calls).
-4. Any instance that failed fails the whole target, naming the instances; the
+3. The points (series x slots) and the planned calls (cache misses in batches) are
+   counted against the request's caps (``quota``) before the first call.
+4. The series are fetched (``fetch``: cache, batches, parallel calls).
+5. Any instance that failed fails the whole target, naming the instances; the
    others become ``[time, value]`` frames on the grid (``shaping``).
 
 An instance with no data (an empty or missing DataPoint) is a frame of nulls
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +26,26 @@ from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import DataQuery
 from grafana_scf.settings import Settings
 from grafana_scf.sources.cloudmonitor import payload as payloads
-from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, as_answer, budget
+from grafana_scf.sources.cloudmonitor.api import (
+    ApiFailure,
+    CallStats,
+    as_answer,
+    budget,
+    deadline_error,
+    out_of_time,
+)
 from grafana_scf.sources.cloudmonitor.catalog import Metric
 from grafana_scf.sources.cloudmonitor.fetch import Dimensions, Fetcher, FetchResult, Points, Series, Window
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory, Resource
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
-from grafana_scf.sources.cloudmonitor.periods import choose_period, first_slot, last_slot, slot_grid
+from grafana_scf.sources.cloudmonitor.periods import (
+    PeriodPlan,
+    choose_period,
+    first_slot,
+    last_slot,
+    slot_grid,
+)
+from grafana_scf.sources.cloudmonitor.quota import RequestCaps, request_usage
 from grafana_scf.sources.cloudmonitor.shaping import instance_frame
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
@@ -58,7 +74,12 @@ class SeriesRunner:
     """Runs metric targets over the inventory, the metric metadata and the fetcher."""
 
     def __init__(
-        self, inventory: Inventory, metadata: Metadata, fetcher: Fetcher, settings: Settings
+        self,
+        inventory: Inventory,
+        metadata: Metadata,
+        fetcher: Fetcher,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.inventory = inventory
         self.metadata = metadata
@@ -67,6 +88,10 @@ class SeriesRunner:
         self.instances_cap = settings.cloud_api_instances_per_call
         self.points_cap = settings.cloud_api_points_per_call
         self.min_period = settings.cloud_api_min_period_s
+        self.caps = RequestCaps(
+            settings.cloud_api_max_points_per_request, settings.cloud_api_max_calls_per_request
+        )
+        self.clock = clock
 
     def run(self, metric: Metric, query: DataQuery) -> list[Frame]:
         """The frames of one metric target."""
@@ -76,7 +101,7 @@ class SeriesRunner:
             target = self._resolve(metric, query.payload, stats, deadline)
         except ApiFailure as exc:
             raise as_answer(exc, f"{metric.name}: ") from None
-        now_s = time.time()
+        now_s = self.clock()
         plan = choose_period(
             query.time_range,
             target.periods,
@@ -94,7 +119,7 @@ class SeriesRunner:
         )  # fmt: skip
         result = FetchResult()
         if target.series and window.first_slot <= window.last_slot:
-            result = self.fetcher.fetch(window, target.series, plan.batch_size, stats, deadline, now_s)
+            result = self._fetch(metric, target, window, plan, stats, deadline, now_s)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info(
             "%s %s: GetMonitorData region=%s period=%ds series=%d calls=%d cacheHits=%d retries=%d "
@@ -105,6 +130,23 @@ class SeriesRunner:
         if result.failures:
             raise failure_error(metric.name, window.region, result, len(target.series))
         return self._frames(metric, target, window, result, stats, int(now_s))
+
+    def _fetch(
+        self,
+        metric: Metric,
+        target: Target,
+        window: Window,
+        plan: PeriodPlan,
+        stats: CallStats,
+        deadline: float,
+        now_s: float,
+    ) -> FetchResult:
+        """Reserve the target's points and planned calls against the request's caps, then call."""
+        usage = request_usage()
+        self.caps.reserve_points(usage, metric.name, len(target.series), plan.slots)
+        fetch_plan = self.fetcher.plan(window, target.series, plan.batch_size)
+        self.caps.reserve_calls(usage, metric.name, fetch_plan.calls, fetch_plan.missing, plan.batch_size)
+        return self.fetcher.run(fetch_plan, stats, deadline, now_s)
 
     # -- which series --------------------------------------------------------------
 
@@ -258,7 +300,10 @@ def _meta(
 
 
 def failure_error(name: str, region: str, result: FetchResult, total: int) -> ServiceError:
-    """One error naming every instance whose batch failed; the status follows the worst kind."""
+    """One error naming every instance whose batch failed; the status follows the worst kind.
+
+    When the request's time ran out under any batch, a 504 saying so (``DeadlineExceeded``).
+    """
     failed = [series.instance for batch in result.failures for series in batch.series]
     kinds = {batch.failure.kind for batch in result.failures}
     kind = next(k for k in _STATUS_ORDER if k in kinds)
@@ -266,6 +311,10 @@ def failure_error(name: str, region: str, result: FetchResult, total: int) -> Se
     shown = ", ".join(failed[:NAMES_SHOWN]) + (
         f" and {len(failed) - NAMES_SHOWN} more" if len(failed) > NAMES_SHOWN else ""
     )
+    if any(out_of_time(batch.failure) for batch in result.failures):
+        return deadline_error(
+            f"{name}: ", f"GetMonitorData for {len(failed)} of {total} instances in {region} ({shown})"
+        )
     messages = sorted({batch.failure.detail for batch in result.failures})
     detail = "; ".join(messages[:3]) + (f" (RequestId {first.request_id})" if first.request_id else "")
     message = (

@@ -9,7 +9,8 @@ annotation, or (``/variable``) a region or instance list. See docs/cloudmonitor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor import pickers
 from grafana_scf.sources.cloudmonitor.alarms import alarm_histories
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, CloudApi, as_answer, budget
-from grafana_scf.sources.cloudmonitor.cache import TtlCache
+from grafana_scf.sources.cloudmonitor.cache import series_cache
 from grafana_scf.sources.cloudmonitor.catalog import Catalog, Metric, load_catalog
 from grafana_scf.sources.cloudmonitor.fetch import Fetcher
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory
@@ -38,14 +39,18 @@ class CloudMonitorSource:
 
     kind = "cloudmonitor"
 
-    def __init__(self, catalog: Catalog, api: CloudApi, settings: Settings) -> None:
+    def __init__(
+        self, catalog: Catalog, api: CloudApi, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``clock`` (wall-clock seconds) drives the series cache and the slot grid; tests inject it."""
         self.catalog = catalog
         self.api = api
         self.region = settings.cloud_api_region
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
-        fetcher = Fetcher(api, settings.cloud_api_workers, TtlCache())
-        self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings)
+        self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
+        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache)
+        self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
     @classmethod
     def from_catalog(
