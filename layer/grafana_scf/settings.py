@@ -141,6 +141,12 @@ class Settings:
         _parse_positive_int,
         "connect and read timeout of one Redis call, ms; never beyond the request's time left",
     )
+    align_range_start: bool = _setting(
+        False,
+        _parse_bool,
+        "business: start a time series' range on its first bucket boundary, so the first bucket is "
+        "whole (as Grafana aligns Prometheus ranges) and the shared cache can serve it",
+    )
     shared_cache_ttl_s: int = _setting(
         86_400, _parse_positive_int, "shared cache: lifetime of a closed time piece, seconds"
     )

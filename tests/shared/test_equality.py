@@ -79,3 +79,23 @@ def test_a_truncated_result_is_never_cached(make_business_app, db_settings, redi
     assert post(shared, "/query", request) == expected
     assert post(shared, "/query", request) == expected
     assert not redis_clean.client().keys("lh:v1:business:piece:*")
+
+
+def test_aligned_starts_let_viewers_with_different_clocks_share_every_piece(
+    make_business_app, db_settings, redis_clean
+):
+    plain = make_business_app(**db_settings, ALIGN_RANGE_START=True)
+    viewers = [
+        make_business_app(**db_settings, ALIGN_RANGE_START=True, REDIS_URL=redis_clean.url) for _ in range(3)
+    ]
+    counters = [count_statements(v) for v in viewers]
+    end = END - 2 * HOUR
+    for index, viewer in enumerate(viewers):  # "last 6 h", seen a few seconds apart
+        request = body(
+            "labels_created", (end - 6 * HOUR + index * 3_001, end + index * 3_001), interval_ms=300_000
+        )
+        assert post(viewer, "/query", request) == post(plain, "/query", request)
+    assert counters[0].count >= 1
+    assert [c.count for c in counters[1:]] == [0, 0]  # the later viewers: every piece from Redis
+    unaligned = post(make_business_app(**db_settings), "/query", request)
+    assert unaligned != post(plain, "/query", request)  # the setting does change the first bucket

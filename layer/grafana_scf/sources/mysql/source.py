@@ -68,6 +68,7 @@ class MySqlSource:
         self.max_answer_bytes = max_answer_bytes
         self.shared = shared
         self.shared_results = shared_results
+        self.align_range_start = False
 
     @classmethod
     def from_catalog(cls, document: Mapping[str, Any], settings: Settings, base_dir: Path) -> MySqlSource:
@@ -75,7 +76,9 @@ class MySqlSource:
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
         shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
         results = _shared_results(shared, settings, database) if shared.enabled else None
-        return cls(load_catalog(document), database, settings.max_rows, *limits, shared, results)
+        source = cls(load_catalog(document), database, settings.max_rows, *limits, shared, results)
+        source.align_range_start = settings.align_range_start
+        return source
 
     # -- health and discovery -------------------------------------------------
 
@@ -124,17 +127,18 @@ class MySqlSource:
             query.time_range, query.interval_ms, query.max_data_points, entry.min_interval_ms
         )
         adhoc, ignored = self._adhoc(entry, query.filters)
-        context = QueryContext(query.time_range, interval, adhoc)
+        time_range = self._aligned(entry, query.time_range, interval)
+        context = QueryContext(time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
         if bound.fill is not None:
-            span = (query.time_range.from_ms, query.time_range.to_ms)
+            span = (time_range.from_ms, time_range.to_ms)
             check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
             result = self._fetch(entry, bound, context, values)
         except RegexpError as exc:
             keys = [f.key for f in query.filters if f.operator in ("=~", "!~") and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
-        frames = self._shape(entry, bound, result, query.time_range)
+        frames = self._shape(entry, bound, result, time_range)
         for frame in frames:
             frame.meta["executedQueryString"] = result.executed
             frame.meta.setdefault("custom", {})["intervalMs"] = interval
@@ -145,6 +149,13 @@ class MySqlSource:
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
         return frames
+
+    def _aligned(self, entry: Entry, time_range: TimeRange, interval_ms: int) -> TimeRange:
+        """With ``ALIGN_RANGE_START``: a series' range from its first bucket's start."""
+        if not self.align_range_start or entry.kind != "metric" or entry.format != "timeseries":
+            return time_range
+        start = time_range.from_ms - time_range.from_ms % interval_ms
+        return TimeRange(max(0, start), time_range.to_ms)
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
