@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
+import bench_fanout  # noqa: E402
 from bench_fanout import Emulator  # noqa: E402
 
 from grafana_files.grafana_model import Scene, choose_value, query_body, variable_body  # noqa: E402
@@ -253,6 +254,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
             "CLOUD_API_ENDPOINT": emulator.url,
             "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
             "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
+            "CLOUD_API_RATE_LIMIT": str(args.cm_limit),
             "LOG_LEVEL": "WARNING",
             **extra,
         }
@@ -288,7 +290,8 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
 def report(results: list[dict], args: argparse.Namespace) -> None:
     base = results[0]
     print(f"{args.viewers} viewers x 2 dashboards every {args.period:g} s (staggered), {args.seconds:g} s, "
-          f"{args.instances} instances per function, {args.connections} connections")  # fmt: skip
+          f"{args.instances} instances per function, {args.connections} connections, "
+          f"Cloud Monitor limit {args.cm_limit} calls/s")  # fmt: skip
     for r in results:
         r["statements_per_panel_window"] = r["statements"] / (r["business_panels"] * r["windows"])
     print(f"\n{'run':<16}{'SELECTs':>9}{'per panel/window':>18}{'CM calls':>10}{'peak/s':>8}"
@@ -322,7 +325,14 @@ def main() -> int:
     parser.add_argument("--period", type=float, default=10)
     parser.add_argument("--instances", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--cm-limit",
+        type=int,
+        default=20,
+        help="the account's Cloud Monitor calls/s, both sides",
+    )
     args = parser.parse_args()
+    bench_fanout.RATE = args.cm_limit  # the emulator's --rate-limit
     database = run_name("labelhub_bench")
     seed_database(database)
     results = []

@@ -99,3 +99,24 @@ def test_aligned_starts_let_viewers_with_different_clocks_share_every_piece(
     assert [c.count for c in counters[1:]] == [0, 0]  # the later viewers: every piece from Redis
     unaligned = post(make_business_app(**db_settings), "/query", request)
     assert unaligned != post(plain, "/query", request)  # the setting does change the first bucket
+
+
+@pytest.mark.parametrize("name", ["tasks_by_status", "recent_users", "task_backlog", "releases"])
+def test_a_whole_answer_ending_now_serves_viewers_for_a_few_seconds(
+    make_business_app, db_settings, redis_clean, name
+):
+    import time
+
+    viewers = [make_business_app(**db_settings, REDIS_URL=redis_clean.url) for _ in range(3)]
+    counters = [count_statements(v) for v in viewers]
+    now = int(time.time() * 1000)
+    first = body(name, (now - 7 * DAY, now))
+    expected = post(make_business_app(**db_settings), "/query", first)
+    assert post(viewers[0], "/query", first) == expected
+    later = body(name, (now - 7 * DAY + 3_000, now + 3_000))  # another viewer, 3 s later
+    assert post(viewers[1], "/query", later) == expected  # the answer of 3 s ago, as computed then
+    much_later = body(name, (now - 7 * DAY + 60_000, now + 60_000))  # past SHARED_CACHE_RECENT_TTL_S
+    assert post(viewers[2], "/query", much_later) == post(
+        make_business_app(**db_settings), "/query", much_later
+    )
+    assert [c.count for c in counters] == [counters[0].count, 0, counters[0].count]

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from grafana_scf.shared.codec import encode
 from support.private_redis import private_redis
 from support.tcpproxy import TcpProxy
 
@@ -86,7 +87,12 @@ def test_a_redis_that_stops_answering(make_business_app, db_settings, own_redis,
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"\x00\xffnot json", b'{"v": 1, "rows": "x"}', b'{"v": 1, "columns": [], "rows": [[1]]}', b'{"v": 0}'],
+    [
+        b"\x00\xffnot json",
+        b'{"v": 1, "rows": "x"}',
+        b'{"v": 1, "columns": [], "rows": [[1]]}',
+        encode({"columns": [["time", 8]], "to": 0, "executed": ""}, [(1, 2)]),  # a good checksum, bad rows
+    ],
 )
 def test_garbage_under_our_keys(make_business_app, db_settings, own_redis, expected, caplog, garbage):
     app = make_business_app(**db_settings, REDIS_URL=own_redis.url)

@@ -3,13 +3,15 @@
 JSON with tags for the types PyMySQL returns that JSON lacks (``Decimal``,
 ``datetime``, ``date``, ``timedelta``, ``bytes``); never pickle, so a value written into
 Redis by anyone else can only ever be refused (``CodecError``), not run. Every value
-starts with its format version.
+starts with a checksum of the JSON (a value damaged or written by anything else is
+refused whole, before any of its rows reach the shaping) and holds its format version.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 from typing import Any
@@ -61,13 +63,22 @@ def _untag(value: Any) -> Any:
 def encode(document: dict[str, Any], rows: list[tuple[Any, ...]]) -> bytes:
     """``document`` (plain JSON) and ``rows`` (PyMySQL values) as one versioned value."""
     body = {"v": FORMAT_VERSION, **document, "rows": [[_tag(v) for v in row] for row in rows]}
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    text = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return _checksum(text) + b":" + text
+
+
+def _checksum(text: bytes) -> bytes:
+    """Catches a value that is not ours whole (garbage, truncated, edited): not a signature."""
+    return hashlib.sha256(text).hexdigest()[:16].encode()
 
 
 def decode(raw: bytes) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     """The document and rows ``encode`` wrote; ``CodecError`` for anything else."""
     try:
-        body = json.loads(raw)
+        checksum, _, text = raw.partition(b":")
+        if checksum != _checksum(text):
+            raise ValueError("checksum mismatch")
+        body = json.loads(text)
         if not isinstance(body, dict) or body.get("v") != FORMAT_VERSION:
             raise ValueError("not this format version")
         rows = [tuple(_untag(v) for v in row) for row in body.pop("rows")]

@@ -12,8 +12,9 @@ first bucket expire after ``SHARED_CACHE_RECENT_TTL_S``. The rows are shaped onc
 for an uncached query, so the answer is the same value by value.
 
 Any other entry (tables, annotations, non-splittable series) is cached whole for
-``SHARED_CACHE_RECENT_TTL_S`` under its exact statement. A truncated result (row cap)
-is never cached: the query runs uncached. Every backend call goes through ``coalesced``.
+``SHARED_CACHE_RECENT_TTL_S``; a range ending now is served an answer at most that much
+older (as the open piece). A truncated result (row cap) is never cached: the query runs
+uncached. Every backend call goes through ``coalesced``.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class SharedResults:
     ) -> QueryResult:
         plan = plan_pieces(*span, interval_ms) if span[1] <= _UNIX_TIME_MAX_MS else None
         if plan is None or not splittable(entry, bound):
-            return self._whole(entry, bound, run)
+            return self._whole(entry, bound, span, run)
         try:
             return _Assembly(self, entry, bound, span, plan, compile_range, run, max_rows).result()
         except _RunUncached:
@@ -108,21 +109,35 @@ class SharedResults:
 
     # -- whole answers -----------------------------------------------------------
 
-    def _whole(self, entry: Entry, bound: BoundSql, run: Callable[[BoundSql], QueryResult]) -> QueryResult:
-        name = digest("whole", entry.name, entry.sql, bound.text, bound.params, self.database)
+    def _whole(
+        self, entry: Entry, bound: BoundSql, span: tuple[int, int], run: Callable[[BoundSql], QueryResult]
+    ) -> QueryResult:
+        """The answer cached whole, briefly. A range ending in the recent window is keyed by its
+        length: an answer up to ``SHARED_CACHE_RECENT_TTL_S`` older serves it (like the open
+        piece); an older range by its exact bounds."""
+        recent = span[1] >= self.now_ms() - self.times.recent_s * 1000
+        fixed = {k: v for k, v in bound.params.items() if k not in _TIME_PARAMS}
+        anchor = ("ending now", span[1] - span[0]) if recent else ("fixed", span)
+        name = digest("whole", entry.name, entry.sql, bound.text, fixed, anchor, self.database)
         key = self.store.key("whole", name)
 
         def lookup() -> QueryResult | None:
-            document = self.read(key)
-            if document is None:
+            value = self.read(key)
+            if value is None:
                 return None
-            doc, rows = document
-            return QueryResult(_columns(doc), rows, False, str(doc["executed"]))
+            doc, rows = value
+            cached_to, executed = doc.get("to"), doc.get("executed")
+            if not isinstance(executed, str) or not isinstance(cached_to, int):
+                self.store.report("GET", "unreadable value under a results key (no statement or end)")
+                return None
+            if not 0 <= span[1] - cached_to <= self.times.recent_ttl_s * 1000:
+                return None
+            return QueryResult(_columns(doc), rows, False, executed)
 
         def compute() -> QueryResult:
             result = run(bound)
             if not result.truncated:
-                doc = {"columns": result.columns, "executed": result.executed}
+                doc = {"columns": result.columns, "executed": result.executed, "to": span[1]}
                 self.store.set(key, encode(doc, result.rows), self.times.recent_ttl_s)
             return result
 
