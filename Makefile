@@ -1,6 +1,6 @@
 # Two commands matter:  make demo  (run it)  and  make test  (test it).
-# Everything they need is installed here, into .venv, tests/grafana/node_modules and
-# tests/deploy/toolkit/node_modules:
+# Everything they need is installed here, into .venv, tests/grafana/<line>/node_modules,
+# tests/alerting/node_modules and tests/deploy/toolkit/node_modules:
 # the demo installs only what running needs; test and lint add their tool chains.
 
 PYTHON ?= python3
@@ -8,8 +8,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 DEV_STAMP  := $(VENV)/.installed-dev
-NODE_STAMP := tests/grafana/node_modules/.installed
+# Grafana's own frontend packages, one folder per Grafana line the tests run against.
+GRAFANA_LINES := 12.4 13.2
+NODE_STAMPS := $(foreach line,$(GRAFANA_LINES),tests/grafana/$(line)/node_modules/.installed)
 TOOLKIT_STAMP := tests/deploy/toolkit/node_modules/.installed
+ALERT_NODE_STAMP := tests/alerting/node_modules/.installed
 
 .PHONY: demo serve seed layer validators test test-slow lint mariadb install clean
 
@@ -29,8 +32,13 @@ $(DEV_STAMP): pyproject.toml $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[cloudmonitor,test,lint]'
 	touch $@
 
-$(NODE_STAMP): tests/grafana/package.json tests/grafana/package-lock.json
-	npm ci --prefix tests/grafana --omit=peer --no-audit --no-fund --loglevel=error
+tests/grafana/%/node_modules/.installed: tests/grafana/%/package.json tests/grafana/%/package-lock.json
+	npm ci --prefix tests/grafana/$* --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The npm jsonata package: evaluates the alert rules' root selectors (tests/alerting).
+$(ALERT_NODE_STAMP): tests/alerting/package.json tests/alerting/package-lock.json
+	npm ci --prefix tests/alerting --no-audit --no-fund --loglevel=error
 	touch $@
 
 # tencent-component-toolkit, what the deploy's components call (tests/deploy/test_toolkit_deploy.py).
@@ -61,10 +69,10 @@ demo: seed
 	$(BIN)/labelhub serve --redis auto
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
-test: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) mariadb
+test: $(DEV_STAMP) $(NODE_STAMPS) $(ALERT_NODE_STAMP) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q
 
-test-slow: $(DEV_STAMP) $(NODE_STAMP) $(TOOLKIT_STAMP) mariadb
+test-slow: $(DEV_STAMP) $(NODE_STAMPS) $(ALERT_NODE_STAMP) $(TOOLKIT_STAMP) mariadb
 	$(BIN)/pytest -q --slow
 
 lint: $(DEV_STAMP)
@@ -73,4 +81,4 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) tests/grafana/node_modules tests/deploy/toolkit/node_modules build layer/build
+	rm -rf $(VENV) $(foreach line,$(GRAFANA_LINES),tests/grafana/$(line)/node_modules) tests/alerting/node_modules tests/deploy/toolkit/node_modules build layer/build

@@ -1,14 +1,16 @@
 """A dashboard refresh through the local runner: every panel of the business dashboard at once.
 
 Grafana sends one ``/query`` per panel (and per annotation), in parallel, as the browser
-allows (6 connections per host over HTTP/1.1). This replays ``business-overview.json``
-exactly as Grafana would (see ``tests/grafana_files/grafana_model.py``) against
-``python -m labelhub_tools serve`` on the demo database, ``--refreshes`` times, and reports
+allows (6 connections per host over HTTP/1.1). The requests are the ones Grafana's own
+dashboard engine builds: ``business-overview.json`` is opened once by ``@grafana/scenes``
+under Node (``tests/support/grafana_scenes.py``, Grafana line ``--grafana-line``) against
+``python -m labelhub_tools serve`` on the demo database; its ``/query`` bodies are then
+replayed ``--refreshes`` times, and the bench reports
 p50/p99 per request and per whole refresh. The baseline, measured in the same run, is
 the same requests answered by the function in-process (no HTTP, no runner, one at a
 time): the ratio is what HTTP, the runner's instances and concurrency cost.
 
-    .venv/bin/python bench/bench_dashboard.py [--refreshes 30] [--connections 6]
+    .venv/bin/python bench/bench_dashboard.py [--refreshes 30] [--connections 6] [--grafana-line 13.2]
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from grafana_files.grafana_model import Scene, choose_value, query_body, static_value  # noqa: E402
 from grafana_scf.app import create_app  # noqa: E402
 from labelhub_tools.local import start_runner  # noqa: E402
+from support.grafana_scenes import GRAFANA_LINES, GrafanaScenes  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,38 +45,31 @@ def post(url: str, body: dict) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def scene_of(dashboard: dict, variable_options) -> Scene:
-    scene = Scene(dashboard, int(time.time() * 1000))
-    for variable in dashboard["templating"]["list"]:
-        if variable["type"] == "query":
-            options = variable_options(variable)
-            scene.values[variable["name"]] = choose_value(variable, options)
-        elif variable["type"] != "adhoc":
-            scene.values[variable["name"]] = static_value(variable)
-    return scene
-
-
-def bodies(dashboard: dict, scene: Scene) -> list[dict]:
-    work = [(None, [a["target"]]) for a in dashboard["annotations"]["list"] if "target" in a]
-    for panel in _panels(dashboard):
-        work.append((panel, panel["targets"]))
-    return [query_body(scene, panel or {}, targets, i) for i, (panel, targets) in enumerate(work)]
-
-
-def _panels(dashboard: dict):
-    for panel in dashboard["panels"]:
-        yield from ([panel] if panel.get("targets") else [])
-        for inner in panel.get("panels", []):
-            if inner.get("targets"):
-                yield inner
+def grafana_bodies(dashboard: dict, business_url: str, line: str) -> list[dict]:
+    """The /query bodies (panels and annotations) Grafana's scenes send on opening."""
+    datasources = {
+        "labelhub-business": {"type": "simpod-json-datasource", "isDefault": True, "url": business_url}
+    }
+    with GrafanaScenes(line) as scenes:
+        report = scenes.open(dashboard, datasources, int(time.time() * 1000))
+    failed = [e for e in report["exchanges"] if e["status"] != 200]
+    if failed or not report["settled"]:
+        raise SystemExit(f"opening the dashboard failed: {failed[:1] or 'did not settle'}")
+    return [e["body"] for e in report["exchanges"] if e["url"].endswith("/query")]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refreshes", type=int, default=30)
     parser.add_argument("--connections", type=int, default=6)
+    parser.add_argument("--grafana-line", choices=GRAFANA_LINES, default=GRAFANA_LINES[-1])
     args = parser.parse_args()
     dashboard = json.loads((ROOT / "dashboards" / "business-overview.json").read_text())
+    environ = {k: v for k, v in os.environ.items() if k.startswith(("MYSQL_", "PATH"))}
+    with start_runner(
+        ROOT, functions=["business"], max_instances=args.connections, environ=environ
+    ) as runner:
+        work = grafana_bodies(dashboard, runner.function_url("business").rstrip("/"), args.grafana_line)
     app = create_app(
         ROOT / "datasource" / "business" / "index.py", DATASOURCE_TOKEN=None, LOG_LEVEL="WARNING"
     )
@@ -86,13 +81,6 @@ def main() -> int:
             raise SystemExit(f"in-process query failed: {response['body'][:300]}")
         return json.loads(response["body"])
 
-    def options(variable: dict) -> list[str]:
-        event = {"httpMethod": "POST", "path": "/variable", "headers": {}, "queryString": {}}
-        body = {"payload": {"target": variable["query"]["query"]}}
-        answer = json.loads(app.handle({**event, "body": json.dumps(body)}, {})["body"])
-        return [o["__value"] for o in answer]
-
-    work = bodies(dashboard, scene_of(dashboard, options))
     baseline = []
     for _ in range(args.refreshes):
         started = time.perf_counter()
@@ -101,7 +89,6 @@ def main() -> int:
         baseline.append(time.perf_counter() - started)
     app.source.database.close()
 
-    environ = {k: v for k, v in os.environ.items() if k.startswith(("MYSQL_", "PATH"))}
     with start_runner(
         ROOT, functions=["business"], max_instances=args.connections, environ=environ
     ) as runner:

@@ -11,6 +11,7 @@ import pymysql
 import pytest
 
 from support.grafana import GrafanaFrames
+from support.grafana_scenes import GRAFANA_LINES
 from support.names import run_name
 from support.private_mariadb import private_mariadb, why_unavailable
 
@@ -30,6 +31,19 @@ PRIVATE_SEED_DAYS = 3  # the private server's copy: enough for DAY_RANGE (the la
 
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run long fuzz/soak/large-data tests")
+    parser.addoption(
+        "--grafana-line",
+        action="append",
+        choices=GRAFANA_LINES,
+        help="run the Grafana-code tests against this Grafana line only (repeatable; default: all)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """`grafana_line`: every Grafana line whose own packages the tests run (or --grafana-line)."""
+    if "grafana_line" in metafunc.fixturenames:
+        lines = metafunc.config.getoption("--grafana-line") or list(GRAFANA_LINES)
+        metafunc.parametrize("grafana_line", lines, scope="session")
 
 
 def pytest_collection_modifyitems(config, items):

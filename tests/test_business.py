@@ -140,6 +140,28 @@ def test_adhoc_multi_value_and_regex_operators(business_db, admin_db):
         assert sum(answer[0]["fields"][1]["values"]) == expected, item
 
 
+def test_regex_adhoc_filters_match_the_whole_value(business_db, admin_db):
+    """``=~`` is anchored as Grafana's regex filters are elsewhere (Prometheus: ``^(?:re)$``):
+    ``C`` matches no two-letter country code, ``C.`` every one starting with C."""
+    window = "AND created_at >= FROM_UNIXTIME(%s) AND created_at < FROM_UNIXTIME(%s)"
+    starting_c = rows(admin_db, f"SELECT COUNT(*) FROM users WHERE country LIKE 'C%%' {window}",
+                      FROM_S, UNTIL_S)[0][0]  # fmt: skip
+    every = rows(admin_db, f"SELECT COUNT(*) FROM users WHERE TRUE {window}", FROM_S, UNTIL_S)[0][0]
+    assert 0 < starting_c < every
+    for operator, pattern, expected in (
+        ("=~", "C", 0),
+        ("=~", "C.", starting_c),
+        ("=~", "CN|CA|CH|CO|CL|CZ|C[A-Z]", starting_c),
+        ("!~", "C", every),
+        ("!~", "C.", every - starting_c),
+    ):
+        filters = [{"key": "country", "operator": operator, "value": pattern}]
+        status, answer = query(business_db, target("signups"), intervalMs=DAY_S * 1000, filters=filters)
+        assert status == 200, answer
+        total = sum(v or 0 for frame in answer for v in frame["fields"][1]["values"])
+        assert total == expected, (operator, pattern)
+
+
 def test_adhoc_key_an_entry_lacks_is_a_notice_not_silence(business_db):
     filters = [{"key": "modality", "operator": "=", "value": "image"}]
     status, answer = query(business_db, target("signups"), intervalMs=DAY_S * 1000, filters=filters)
@@ -148,18 +170,46 @@ def test_adhoc_key_an_entry_lacks_is_a_notice_not_silence(business_db):
     assert any("'modality' does not apply to signups" in n["text"] for n in notices)
 
 
+def test_a_typed_key_no_entry_offers_is_a_warning_and_not_applied(business_db, grafana):
+    """Grafana 12 lets users type ad hoc keys: one the catalog does not offer leaves every
+    panel working, unfiltered, with a warning that names the key and the keys that apply."""
+    filters = [{"key": "channel", "operator": "=", "value": "organic"}]
+    base = query(business_db, target("signups"), target("tasks_accepted", "B"), intervalMs=DAY_S * 1000)
+    status, answer = query(business_db, target("signups"), target("tasks_accepted", "B"),
+                           intervalMs=DAY_S * 1000, filters=filters)  # fmt: skip
+    assert status == 200, answer
+    frames = grafana.convert(answer)
+    for frame, unfiltered in zip(frames, base[1]):
+        assert frame["fields"][1]["values"] == unfiltered["fields"][1]["values"]
+        (notice,) = [n for n in frame["meta"]["notices"] if "'channel'" in n["text"]]
+        assert notice["severity"] == "warning"
+        assert "not applied" in notice["text"]
+    assert "country, role, signup_channel" in frames[0]["meta"]["notices"][0]["text"]
+    assert "modality, project" in frames[1]["meta"]["notices"][0]["text"]
+
+
+def test_a_typed_key_fails_the_rows_format_loudly(business_db):
+    filters = [{"key": "channel", "operator": "=", "value": "organic"}]
+    status, answer = query(business_db, target("signups"), filters=filters, format="rows")
+    assert status == 400
+    assert answer["refId"] == "A" and "'channel' is not offered" in answer["message"]
+
+
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ([{"key": "email", "operator": "=", "value": "x"}], "ad hoc filter key 'email' is not offered"),
         ([{"key": "country", "operator": "LIKE", "value": "x"}], "unsupported operator 'LIKE'"),
+        ([{"key": "channel", "operator": "LIKE", "value": "x"}], "unsupported operator 'LIKE'"),
+        ([{"key": "country", "operator": "=", "value": None}], "'country': a value is required"),
+        ([{"key": "country", "operator": "=", "value": {"a": 1}}], "filters[0].value must be"),
     ],
 )
 def test_bad_adhoc_filters_are_refused(business_db, filters, message):
     status, answer = query(business_db, target("signups"), filters=filters)
     assert status == 400
     assert message in answer["message"]
-    assert answer["refId"] == "A"
+    # a filter the request schema refuses belongs to no refId; the others name the target
+    assert answer.get("refId") == (None if message.startswith("filters[") else "A")
 
 
 def test_tables_are_typed(business_db, grafana):
@@ -259,14 +309,38 @@ def test_metric_payload_options(business_db, admin_db):
     assert status == 400 and "no parameter named 'nope'" in answer["message"]
 
 
-def test_a_failing_target_fails_the_request_naming_its_ref(business_db):
+def test_failing_targets_keep_the_good_ones_and_name_their_error(business_db, grafana):
+    """One failed refId no longer blanks the panel: Grafana's toDataFrame keeps the good
+    frames and, for each failed refId, a frame with no fields whose error notice the panel shows."""
     status, answer = query(business_db, target("signups"), target("recent_users", "B", limit="many"),
                            target("nope", "C"))  # fmt: skip
+    assert status == 200
+    frames = grafana.convert(answer)
+    assert [f["refId"] for f in frames] == ["A", "B", "C"]
+    assert frames[0]["fields"] and frames[0]["length"] > 0
+    expected = {"B": "parameter 'limit' must be an integer", "C": "no catalog entry 'nope'"}
+    for frame in frames[1:]:
+        needle = expected[frame["refId"]]
+        assert frame["fields"] == [] and frame["length"] == 0
+        (notice,) = frame["meta"]["notices"]
+        assert notice["severity"] == "error"
+        assert notice["text"].startswith(f"{frame['refId']}: ") and needle in notice["text"]
+        assert frame["meta"]["custom"]["status"] == 400
+
+
+def test_every_target_failing_is_an_error_answer(business_db):
+    status, answer = query(business_db, target("recent_users", "B", limit="many"), target("nope", "C"))
     assert status == 400
     assert answer["refId"] == "B"
     assert answer["message"].startswith("B: recent_users: parameter 'limit' must be an integer")
     assert "C: no catalog entry 'nope'" in answer["message"]
     assert {e["refId"] for e in answer["errors"]} == {"B", "C"}
+
+
+def test_rows_format_fails_loudly_on_any_failed_ref(business_db):
+    status, answer = query(business_db, target("signups"), target("nope", "C"), format="rows")
+    assert status == 400
+    assert answer["refId"] == "C" and "no catalog entry 'nope'" in answer["message"]
 
 
 def test_hidden_and_empty_targets_are_skipped(business_db):

@@ -231,4 +231,10 @@ def test_missing_required_with_empty_payload_hints_at_interpolation():
     with pytest.raises(BadRequestError) as caught:
         resolve_params(PARAMS, {}, "A")
     assert "parameter 'severity' is required" in str(caught.value)
-    assert "write $var unquoted" in str(caught.value)
+    text = str(caught.value)
+    assert "the payload arrived empty ({})" in text
+    assert 'write a single-value variable quoted, "$var", and a multi-value one unquoted, $var' in text
+    assert "or a builder field left empty" in text
+    with pytest.raises(BadRequestError) as caught:
+        resolve_params(PARAMS, {"limit": 5}, "A")  # a payload that arrived: no hint
+    assert "arrived empty" not in str(caught.value)

@@ -1,7 +1,7 @@
 """The Grafana harness against behaviours of Grafana's own toDataFrame.
 
 Every expectation here is what @grafana/data (the version pinned in
-tests/grafana/package.json) does with the body, so a change of that behaviour, or a
+tests/grafana/13.2/package.json) does with the body, so a change of that behaviour, or a
 harness that stops running Grafana's code faithfully, fails these tests.
 """
 

@@ -44,6 +44,7 @@ class UnauthorizedError(ServiceError):
 
     status = HTTPStatus.UNAUTHORIZED
     source = "downstream"
+    code = "UNAUTHORIZED"  # answered as error: {code, message}, the shape "Save & test" reads
 
 
 class NotFoundError(ServiceError):

@@ -156,6 +156,19 @@ def schema_message(exc: Any, whole: str) -> str:
     return f"{where} {detail}"
 
 
+EMPTY_PAYLOAD_HINT = (
+    "the payload arrived empty ({}); the JSON datasource sends {} in two cases: a code-mode "
+    "payload that is not valid JSON once its variables are interpolated (on Grafana 12+ write "
+    'a single-value variable quoted, "$var", and a multi-value one unquoted, $var), or a '
+    "builder field left empty"
+)
+
+
+def empty_payload_hint(payload: Mapping[str, Any]) -> str:
+    """For a target that needs a payload field: why an empty payload most likely arrived."""
+    return f" ({EMPTY_PAYLOAD_HINT})" if not payload else ""
+
+
 def parse_payload(raw: Any, where: str) -> dict[str, Any]:
     """A payload is an object, a JSON string holding one, empty, or null."""
     if raw is None or raw == "":

@@ -1,9 +1,14 @@
 """The one place that turns results into the wire format Grafana reads.
 
-The JSON datasource cannot carry a per-target error inside a 200, so a request
-with any failed refId is answered with that error (4xx/5xx, ``message`` naming the
-refId); otherwise the answer is the array of frame DTOs. The body is serialised piece
-by piece and measured as it grows: one over ``max_bytes`` (SCF's 6 MB response limit) is
+The JSON datasource has no error field inside a 200: the plugin hands each element
+of the answer to ``toDataFrame`` and nothing else. So when some refIds worked and
+others failed, the answer keeps the frames of those that worked and carries each
+failure as a frame of its own: the failed refId, no fields, and the error as a
+``meta.notices`` entry of severity ``error`` (Grafana shows frame notices on the
+panel header). When every refId failed, the answer is the error itself (4xx/5xx,
+``message`` naming the refIds). The ``rows`` format (alert rules) has no notices:
+any failed refId fails the whole answer there. The body is serialised piece by piece
+and measured as it grows: one over ``max_bytes`` (SCF's 6 MB response limit) is
 refused with a 400 naming the refIds, before it is ever whole.
 """
 
@@ -26,16 +31,17 @@ def render_query(
 ) -> Response:
     """Frame DTOs (Grafana's JSON datasource), or flat rows (Infinity's backend parser)."""
     failures = result.failures()
-    if not failures and answer_format == "rows":
-        failures = truncated_failures(result)
-    if failures:
+    if answer_format == "rows":
+        failures = failures or unsaid_failures(result)
+    if failures and (answer_format == "rows" or len(failures) == len(result.responses)):
         return render_failures(failures)
     pieces = _row_pieces(result) if answer_format == "rows" else _frame_pieces(result)
     try:
         return _measured_array(pieces, max_bytes)
     except AnswerTooLarge as exc:
         answered = [ref for ref, response in result.responses.items() if response.frames]
-        return render_failures([(ref, DataResponse.from_error(exc)) for ref in answered])
+        too_large = [(ref, DataResponse.from_error(exc)) for ref in answered]
+        return render_failures(failures + too_large)
 
 
 def _measured_array(pieces: Iterator[list[Any]], max_bytes: int | None) -> Response:
@@ -54,7 +60,10 @@ def _measured_array(pieces: Iterator[list[Any]], max_bytes: int | None) -> Respo
 
 
 def _frame_pieces(result: QueryDataResponse) -> Iterator[list[Any]]:
+    """Every refId in request order: its frames, or one error frame when it failed."""
     for ref_id, response in result.responses.items():
+        if not response.ok:
+            yield [error_frame(ref_id, response)]
         for frame in response.frames:
             yield [frame.to_dto(ref_id)]
 
@@ -70,18 +79,39 @@ def _row_pieces(result: QueryDataResponse) -> Iterator[list[Any]]:
         yield piece
 
 
-def truncated_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
-    """Every refId whose result was cut at a row cap, as a 400: flat rows carry no notice,
-    and an alert rule must evaluate to an error, never to part of the data."""
+def error_frame(ref_id: str, response: DataResponse) -> dict[str, Any]:
+    """A failed refId among working ones: no fields, the error as a notice Grafana shows
+    on the panel, and the status and source under ``meta.custom`` for other clients."""
+    text = f"{ref_id}: {response.error}"
+    custom = {"error": response.error, "status": response.status, "errorSource": response.error_source}
+    return {
+        "refId": ref_id,
+        "name": ref_id,
+        "fields": [],
+        "meta": {"notices": [{"severity": "error", "text": text}], "custom": custom},
+    }
+
+
+def unsaid_failures(result: QueryDataResponse) -> list[tuple[str, DataResponse]]:
+    """Every refId whose frames carry what only a notice could say, as a 400: flat rows
+    carry no notice, and an alert rule must evaluate to an error, never to other data
+    than it asked for. A result cut at a row cap; an ad hoc filter key left unapplied."""
     failures = []
     for ref_id, response in result.responses.items():
-        cuts = {str(f.meta.get("custom", {}).get("truncated")) for f in response.frames}
-        cuts.discard("None")
+        customs = [f.meta.get("custom", {}) for f in response.frames]
+        cuts = sorted({str(c["truncated"]) for c in customs if c.get("truncated")})
+        unknown = sorted({key for c in customs for key in c.get("unknownFilterKeys", ())})
+        problems = []
         if cuts:
-            message = (
-                f"{'; '.join(sorted(cuts))}; the rows format answers whole results only: narrow the range"
+            whole = "the rows format answers whole results only: narrow the range"
+            problems.append(f"{'; '.join(cuts)}; {whole}")
+        if unknown:
+            problems.append(
+                f"ad hoc filter key {', '.join(map(repr, unknown))} is not offered; the rows format "
+                "cannot say that a filter was left unapplied: remove it"
             )
-            failures.append((ref_id, DataResponse.failed(HTTPStatus.BAD_REQUEST, message)))
+        if problems:
+            failures.append((ref_id, DataResponse.failed(HTTPStatus.BAD_REQUEST, "; ".join(problems))))
     return failures
 
 
@@ -136,7 +166,11 @@ def render_failures(failures: list[tuple[str, DataResponse]]) -> Response:
 
 
 def render_error(error: ServiceError) -> Response:
-    return Response.error(error.status, error.message, getattr(error, "headers", None))
+    """``{"message"}``; errors with a ``code`` add ``error: {code, message}``, the shape the
+    simpod plugin's health check reads (it shows only the status text otherwise)."""
+    code = getattr(error, "code", None)
+    extra = {"error": {"code": code, "message": error.message}} if code else {}
+    return Response.error(error.status, error.message, getattr(error, "headers", None), **extra)
 
 
 def render_rows(frames: list[Frame]) -> list[dict[str, Any]]:

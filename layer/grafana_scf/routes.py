@@ -69,6 +69,8 @@ class Router:
         return getattr(self, handler)(request)
 
     def health(self, request: Request) -> Response:
+        """Grafana's "Save & test" (simpod) shows ``<statusText>: <error.code>. <error.message>``
+        for a failure, and only the status text when ``error`` is not that object."""
         result = self.source.check_health()
         body = {"status": result.status.lower(), "message": result.message, **result.details}
         shared = getattr(self.source, "shared", None)
@@ -77,8 +79,10 @@ class Router:
             body["cache"] = cache.as_details()
             if cache.state == "degraded":
                 body["message"] += f"; shared cache degraded ({cache.message})"
-        status = HTTPStatus.OK if result.status == "OK" else HTTPStatus.SERVICE_UNAVAILABLE
-        return Response.json(body, status)
+        if result.status == "OK":
+            return Response.json(body)
+        body["error"] = {"code": result.code or "UNHEALTHY", "message": result.message}
+        return Response.json(body, HTTPStatus.SERVICE_UNAVAILABLE)
 
     def metrics(self, request: Request) -> Response:
         body = validate("metrics", request.json())

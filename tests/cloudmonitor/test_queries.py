@@ -209,6 +209,10 @@ def test_generic_metric_target(app, window, grafana):
         ("cvm_cpu", {"colour": "red"}, "cvm_cpu: payload.colour is not a field of this target"),
         ("clb_in_traffic", {"instances": "lb-nope"}, "'lb-nope' is not one of the public CLB instances"),
         ("metric", {"namespace": "QCE/CVM"}, "metric: payload.metric must name a metric"),
+        # the plugin sends {} for an invalid-after-interpolation code payload or an empty builder field
+        ("metric", {}, "such as QCE/CVM, got '' (the payload arrived empty ({})"),
+        ("metric", {}, 'a single-value variable quoted, "$var", and a multi-value one unquoted, $var'),
+        ("metric", {}, "or a builder field left empty"),
         (
             "metric",
             {"namespace": "QCE/CVM", "metric": "Nope", "dimensions": {"InstanceId": "x"}},

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import files
-from .grafana_model import PayloadError, referenced_variables, simpod_payload, static_value, variable_payload
 
 # Plugins that may back an alert rule: "backend": true and "alerting": true (simpod may not).
 ALERTING_TYPES = {"yesoreyeram-infinity-datasource", "mysql", "grafana-postgresql-datasource", "prometheus",
@@ -21,6 +20,13 @@ ALERTING_TYPES = {"yesoreyeram-infinity-datasource", "mysql", "grafana-postgresq
 JSON_DATASOURCE = "simpod-json-datasource"
 INFINITY = "yesoreyeram-infinity-datasource"
 UID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# Grafana's template variable syntax (public/app/features/variables/utils.ts, variableRegex):
+# $name, [[name:fmt]], ${name}, ${name.field:fmt}. Only used to list the names referenced.
+TEMPLATE_RE = re.compile(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^\}]+))?(?::([^\}]+))?\}")
+
+
+def referenced_variables(text: str) -> set[str]:
+    return {m.group(1) or m.group(2) or m.group(4) for m in TEMPLATE_RE.finditer(text)}
 
 
 def datasource_problems(documents: dict[str, Any]) -> list[str]:
@@ -72,8 +78,8 @@ def reference_problems(name: str, dashboard: dict[str, Any], datasources: dict[s
         problems.append(f"{name}: export-for-sharing leftovers (${{DS_...}} or __inputs)")
     if not UID_RE.match(str(dashboard.get("uid", ""))):
         problems.append(f"{name}: uid {dashboard.get('uid')!r} is not 1-40 of [a-z0-9-]")
-    if dashboard.get("schemaVersion") != 41:
-        problems.append(f"{name}: schemaVersion {dashboard.get('schemaVersion')} (41 loads on 11.6-12.x)")
+    if dashboard.get("schemaVersion") != 42:
+        problems.append(f"{name}: schemaVersion {dashboard.get('schemaVersion')} (42, as Grafana 13 writes)")
     for where, ref in _datasource_refs(dashboard):
         if not isinstance(ref, dict):
             problems.append(f"{name}: {where}: datasource must be {{type, uid}}, got {ref!r}")
@@ -134,27 +140,22 @@ def variable_problems(name: str, dashboard: dict[str, Any]) -> list[str]:
 # -- catalogs -------------------------------------------------------------------------
 
 
-def _static_values(dashboard: dict[str, Any]) -> dict[str, Any]:
-    values = {}
+def sample_values(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """Values for query variables without a server: sample ids (a list when multi-value);
+    every other variable keeps what the file saves."""
+    values: dict[str, Any] = {}
     for variable in dashboard.get("templating", {}).get("list", []):
-        value = static_value(variable)
-        if value is not None:
-            values[variable["name"]] = value
+        if variable["type"] == "query":
+            values[variable["name"]] = ["sample-1", "sample-2"] if variable.get("multi") else "sample-1"
     return values
 
 
 def _catalog_queries(dashboard: dict[str, Any]) -> Iterable[tuple[str, dict, str, str | None, Any]]:
-    """(where, datasource ref, kind, entry name, payload) of every query a function answers."""
+    """(where, datasource ref, kind, entry name, query) of every query a function answers."""
     for panel in files.query_panels(dashboard):
         for target in panel.get("targets", []):
             where = f"panel {panel['id']} {panel['title']!r} target {target.get('refId')}"
-            yield (
-                where,
-                target.get("datasource") or {},
-                "metric",
-                target.get("target"),
-                target.get("payload", ""),
-            )
+            yield where, target.get("datasource") or {}, "metric", target.get("target"), target
     for variable in dashboard.get("templating", {}).get("list", []):
         if variable["type"] == "query":
             yield f"variable {variable['name']}", variable["datasource"], "variable", None, variable["query"]
@@ -162,33 +163,44 @@ def _catalog_queries(dashboard: dict[str, Any]) -> Iterable[tuple[str, dict, str
         if "target" in annotation:
             target = annotation["target"]
             where = f"annotation {annotation['name']}"
-            yield (
-                where,
-                annotation["datasource"],
-                "annotation",
-                target.get("target"),
-                target.get("payload", ""),
-            )
+            yield where, annotation["datasource"], "annotation", target.get("target"), target
 
 
-def catalog_problems(name: str, dashboard: dict[str, Any], catalogs: dict[str, Any]) -> list[str]:
+def catalog_problems(name: str, dashboard: dict[str, Any], catalogs: dict[str, Any], scenes) -> list[str]:
     """Every JSON-datasource target, variable query and annotation names a real catalog
-    entry of the right kind, with a payload the function accepts (sample variable values)."""
-    problems, values = [], _static_values(dashboard)
-    for where, ref, kind, entry, payload in _catalog_queries(dashboard):
-        catalog = catalogs.get(ref.get("uid"))
-        if catalog is None:
-            if ref.get("type") == JSON_DATASOURCE:
-                problems.append(f"{name}: {where}: no catalog behind datasource {ref.get('uid')}")
+    entry of the right kind, with a payload the function accepts. The payloads are the
+    ones Grafana's own interpolation (``scenes``, a GrafanaScenes harness) and our adapter
+    of the plugin make of the file, with sample values for the query variables."""
+    problems, work = [], []
+    for where, ref, kind, entry, query in _catalog_queries(dashboard):
+        if ref.get("uid") in catalogs:
+            work.append((where, ref["uid"], kind, entry, query))
+        elif ref.get("type") == JSON_DATASOURCE:
+            problems.append(f"{name}: {where}: no catalog behind datasource {ref.get('uid')}")
+    datasources = {uid: {"type": JSON_DATASOURCE, "url": "http://unused.invalid"} for uid in catalogs}
+    queries = [
+        {"kind": "variable" if k == "variable" else "target", "uid": u, "query": q} for _, u, k, _, q in work
+    ]
+    answer = scenes.payloads(dashboard, datasources, queries, sample_values(dashboard))
+    silent = {note["payload"]: note for note in answer["notes"]}
+    for (where, uid, kind, entry, query), result in zip(work, answer["results"]):
+        if "error" in result:
+            problems.append(
+                f"{name}: {where}: {query.get('query')!r} is not JSON after interpolation: {result['error']}"
+            )
             continue
+        note = silent.get(query.get("payload")) if kind != "variable" else None
+        if note is not None:
+            problems.append(
+                f"{name}: {where}: payload became {note['interpolated']!r}, not JSON: sent as {{}}"
+            )
+            continue
+        body = dict(result["payload"])
+        if kind == "variable":
+            entry = body.pop("target", entry)
         try:
-            if kind == "variable":
-                body = variable_payload(payload, values)
-                entry = body.pop("target", entry)
-            else:
-                body = simpod_payload(payload, values)
-            catalog.validate(kind, entry, body)
-        except (PayloadError, ValueError) as exc:
+            catalogs[uid].validate(kind, entry, body)
+        except ValueError as exc:
             problems.append(f"{name}: {where}: {exc}")
     return problems
 

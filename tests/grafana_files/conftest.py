@@ -40,6 +40,31 @@ def catalogs(datasources):
 
 
 @pytest.fixture(scope="session")
+def scenes_by_line():
+    """One long-lived Node process per Grafana line, started on first use and kept for the
+    session (pytest interleaves the lines' tests; restarting Node costs seconds)."""
+    from support.grafana_scenes import GrafanaScenes
+
+    started: dict[str, GrafanaScenes] = {}
+
+    def get(line: str) -> GrafanaScenes:
+        if line not in started:
+            started[line] = GrafanaScenes(line)
+            started[line].start()
+        return started[line]
+
+    yield get
+    for harness in started.values():
+        harness.close()
+
+
+@pytest.fixture
+def scenes(grafana_line, scenes_by_line):
+    """Grafana's own dashboard engine of one Grafana line (12.4, 13.2), under Node."""
+    return scenes_by_line(grafana_line)
+
+
+@pytest.fixture(scope="session")
 def cloud_emulator():
     from labelhub_tools.emulator import start_emulator
 
@@ -89,6 +114,24 @@ class Functions:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def for_grafana(self, datasources: dict[str, Any]) -> dict[str, Any]:
+        """The JSON datasources as Grafana's proxy reaches them: URL on the runner and the
+        header configured as httpHeaderName1/httpHeaderValue1 (the bearer token)."""
+        found = {}
+        for uid, ds in datasources.items():
+            if ds.get("type") != "simpod-json-datasource":
+                continue
+            name = ds.get("jsonData", {}).get("httpHeaderName1")
+            value = ds.get("secureJsonData", {}).get("httpHeaderValue1", "")
+            found[uid] = {
+                "type": ds["type"],
+                "name": ds["name"],
+                "isDefault": bool(ds.get("isDefault")),
+                "url": self.url_of(ds).rstrip("/"),
+                "headers": {name: value.replace("${DATASOURCE_TOKEN}", TOKEN)} if name else {},
+            }
+        return found
 
     def translate(self, url: str) -> str:
         """A docker-compose URL (http://datasource:9000/<fn>/...) on the local runner."""

@@ -87,7 +87,7 @@ def test_nothing_listens_beyond_localhost(resolved):
 
 def test_images_and_plugins_are_pinned(resolved):
     services = resolved["services"]
-    assert re.fullmatch(r"grafana/grafana:12\.4\.\d+", services["grafana"]["image"])
+    assert re.fullmatch(r"grafana/grafana:13\.2\.\d+", services["grafana"]["image"])
     assert re.fullmatch(r"mysql:8\.4\.\d+", services["mysql"]["image"])
     assert re.fullmatch(r"redis:7\.\d+\.\d+", services["redis"]["image"])
     plugins = services["grafana"]["environment"]["GF_PLUGINS_PREINSTALL_SYNC"].split(",")

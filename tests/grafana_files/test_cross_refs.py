@@ -8,7 +8,6 @@ import copy
 import pytest
 
 from . import checks, files
-from .grafana_model import PayloadError, simpod_payload
 
 
 def provider_folders() -> set[str]:
@@ -22,12 +21,12 @@ def test_datasources_are_consistent():
 
 
 @pytest.mark.parametrize("name", [p.name for p in files.dashboard_files()])
-def test_dashboard_references_layout_and_catalog_entries(name, dashboards, datasources, catalogs):
+def test_dashboard_references_layout_and_catalog_entries(name, dashboards, datasources, catalogs, scenes):
     dashboard = dashboards[name]
     problems = checks.reference_problems(name, dashboard, datasources)
     problems += checks.layout_problems(name, dashboard)
     problems += checks.variable_problems(name, dashboard)
-    problems += checks.catalog_problems(name, dashboard, catalogs)
+    problems += checks.catalog_problems(name, dashboard, catalogs, scenes)
     assert problems == []
 
 
@@ -88,13 +87,13 @@ def test_reference_check_catches_unknown_datasources(dashboards, datasources):
     assert "'nope' is not provisioned" in found and "type mysql" in found
 
 
-def test_catalog_check_catches_unknown_targets_and_bad_payloads(dashboards, catalogs):
+def test_catalog_check_catches_unknown_targets_and_bad_payloads(dashboards, catalogs, scenes):
     dashboard = _business(dashboards)
     _panel(dashboard, 2)["targets"][0]["target"] = "signupz"
     _panel(dashboard, 4)["targets"][0]["payload"] = '{"project": "$project"}'  # quoted multi-value
     _panel(dashboard, 5)["targets"][0]["payload"] = '{"projekt": $project}'
     _panel(dashboard, 13)["targets"][0]["target"] = "releases"  # an annotation used as a metric
-    found = "\n".join(checks.catalog_problems("b", dashboard, catalogs))
+    found = "\n".join(checks.catalog_problems("b", dashboard, catalogs, scenes))
     for expected in (
         "no catalog entry 'signupz'",
         "not JSON",
@@ -104,13 +103,16 @@ def test_catalog_check_catches_unknown_targets_and_bad_payloads(dashboards, cata
         assert expected in found
 
 
-def test_catalog_check_catches_cloud_payload_mistakes(dashboards, catalogs):
+def test_catalog_check_catches_cloud_payload_mistakes(dashboards, catalogs, scenes):
     dashboard = copy.deepcopy(dashboards["infrastructure.json"])
     _panel(dashboard, 2)["targets"][0]["payload"] = '{"region": "$region", "instance": $cvm}'
     variable = next(v for v in dashboard["templating"]["list"] if v["name"] == "cvm")
-    variable["query"]["query"] = '{"target": "cvm_instances", "zone": $region}'
-    found = "\n".join(checks.catalog_problems("i", dashboard, catalogs))
+    variable["query"]["query"] = '{"target": "cvm_instances", "zone": "$region"}'
+    cdb = next(v for v in dashboard["templating"]["list"] if v["name"] == "cdb")
+    cdb["query"]["query"] = '{"target": "cdb_instances", "region": $region}'  # the pre-scenes text
+    found = "\n".join(checks.catalog_problems("i", dashboard, catalogs, scenes))
     assert "payload.instance is not a field" in found and "payload.zone is not a field" in found
+    assert "variable cdb" in found and "is not JSON after interpolation" in found
 
 
 def test_variable_check_catches_undefined_variables(dashboards):
@@ -119,17 +121,91 @@ def test_variable_check_catches_undefined_variables(dashboards):
     assert "$channel is used but not defined" in "\n".join(checks.variable_problems("b", dashboard))
 
 
-def test_payload_interpolation_follows_the_plugin():
-    values = {"region": "ap-guangzhou", "ids": ["a", "b"], "stage": "dev"}
-    assert simpod_payload('{"region": "$region", "instances": $ids}', values) == {
-        "region": "ap-guangzhou",
-        "instances": ["a", "b"],
-    }
-    assert simpod_payload('{"f": ["x-$stage-y"]}', values) == {"f": ["x-dev-y"]}
-    with pytest.raises(PayloadError):
-        simpod_payload('{"instances": "$ids"}', values)  # Grafana would send {}
-    with pytest.raises(PayloadError):
-        simpod_payload('{"region": $region}', values)  # unquoted single value
+PAYLOAD_DASHBOARD = {
+    "uid": "payloads",
+    "time": {"from": "now-6h", "to": "now"},
+    "panels": [],
+    "templating": {
+        "list": [
+            {"type": "custom", "name": "region", "query": "ap-guangzhou,ap-shanghai",
+             "current": {"text": "ap-guangzhou", "value": "ap-guangzhou"}},
+            {"type": "custom", "name": "ids", "query": "a,b,c", "multi": True,
+             "current": {"text": ["a", "b"], "value": ["a", "b"]}},
+            {"type": "textbox", "name": "stage", "query": "dev", "current": {"text": "dev", "value": "dev"}},
+            {"type": "constant", "name": "k", "query": "k1"},
+            {"type": "interval", "name": "iv", "query": "1m,1h,1d", "current": {"text": "1h", "value": "1h"}},
+        ]
+    },
+}  # fmt: skip
+
+
+def _payloads(scenes, *texts, kind="target"):
+    datasources = {"json": {"type": checks.JSON_DATASOURCE, "url": "http://unused.invalid"}}
+    queries = [
+        {
+            "kind": kind,
+            "uid": "json",
+            "query": {"refId": "A", "editorMode": "code", "target": "t", "payload": t},
+        }
+        if kind == "target"
+        else {"kind": kind, "uid": "json", "query": {"query": t, "format": "json"}}
+        for t in texts
+    ]
+    return scenes.payloads(PAYLOAD_DASHBOARD, datasources, queries)
+
+
+def test_payload_interpolation_follows_grafana_and_the_plugin(scenes):
+    """Scenes' json format: a single string as it is, arrays as JSON; the plugin unwraps
+    a quoted result and sends {} for a text that is then not JSON."""
+    answer = _payloads(
+        scenes,
+        '{"region": "$region", "instances": $ids}',
+        '{"f": ["x-$stage-y"]}',
+        '{"instances": "$ids"}',
+        '{"region": $region}',
+    )
+    assert [r["payload"] for r in answer["results"]] == [
+        {"region": "ap-guangzhou", "instances": ["a", "b"]},
+        {"f": ["x-dev-y"]},
+        {},
+        {},
+    ]
+    assert [n["payload"] for n in answer["notes"]] == ['{"instances": "$ids"}', '{"region": $region}']
+    assert scenes.interpolate(PAYLOAD_DASHBOARD, "$region|${ids:csv}|${ids:regex}|${region:json}") == (
+        "ap-guangzhou|a,b|(a|b)|ap-guangzhou"
+    )
+
+
+FORMATS = {  # Grafana's variable formats, applied by scenes to the multi-value ["a", "b"]
+    "csv": "a,b",
+    "pipe": "a|b",
+    "regex": "(a|b)",
+    "json": '["a","b"]',
+    "doublequote": '"a","b"',
+    "singlequote": "'a','b'",
+    "sqlstring": "'a','b'",
+    "glob": "{a,b}",
+    "lucene": '("a" OR "b")',
+    "percentencode": "%7Ba%2Cb%7D",
+    "queryparam": "var-ids=a&var-ids=b",
+    "text": "a + b",
+    "raw": "a,b",
+    "distributed": "a,ids=b",
+}
+
+
+def test_every_format_and_variable_type_interpolates_through_scenes(scenes):
+    text = "|".join(f"${{ids:{fmt}}}" for fmt in FORMATS) + "|$k|$iv|$stage|${region}"
+    expected = "|".join(FORMATS.values()) + "|k1|1h|dev|ap-guangzhou"
+    assert scenes.interpolate(PAYLOAD_DASHBOARD, text) == expected
+
+
+def test_variable_queries_in_raw_json_need_quoted_single_values(scenes):
+    answer = _payloads(
+        scenes, '{"target": "t", "region": "$region"}', '{"target": "t", "region": $region}', kind="variable"
+    )
+    assert answer["results"][0] == {"payload": {"target": "t", "region": "ap-guangzhou"}}
+    assert "not valid JSON" in answer["results"][1]["error"]
 
 
 def test_alerting_check_catches_broken_rules(datasources, dashboards):

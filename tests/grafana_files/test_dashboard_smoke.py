@@ -1,21 +1,25 @@
-"""Every variable, annotation and panel of every dashboard, replayed against both functions
-exactly as Grafana and the JSON datasource plugin would send them, must answer data that
-Grafana's own toDataFrame converts.
+"""Every variable, annotation and panel of every dashboard, driven by Grafana's own code.
+
+Each dashboard is opened by Grafana's dashboard engine (npm ``@grafana/scenes`` with
+``@grafana/data`` and ``@grafana/runtime``, for each Grafana line in
+``tests/grafana/<line>``) with our adapter of the JSON datasource plugin, against both
+functions over HTTP: variables resolve through ``/variable`` in scenes' order, panels run
+their ``SceneQueryRunner``, annotation layers their standard annotation query, and every
+answer goes through Grafana's ``toDataFrame``. A dashboard Grafana would break fails here.
 
 Business dashboards are opened at the end of the seeded test data; cloud dashboards now
-(the emulator's data follows the clock). Variables resolve in order through /variable,
-taking their saved value (All = every option) or the first option.
+(the emulator's data follows the clock).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from . import files
 from .conftest import BUSINESS_NOW_MS, cloud_now_ms
-from .grafana_model import Scene, choose_value, query_body, static_value, variable_body
 
 ADHOC_EXAMPLE = {"key": "modality", "operator": "=", "value": "image", "condition": ""}
 DASHBOARDS = [path.name for path in files.dashboard_files()]
@@ -27,23 +31,11 @@ def _datasource_uids(dashboard: dict[str, Any]) -> set[str]:
     return uids
 
 
-def open_scene(dashboard, datasources, functions, grafana, filters=None) -> Scene:
+def open_dashboard(scenes, dashboard, datasources, functions, *, now_ms=None, **options) -> dict[str, Any]:
     business = {uid for uid, ds in datasources.items() if ds.get("url", "").endswith("/business")}
-    now = BUSINESS_NOW_MS if _datasource_uids(dashboard) <= business else cloud_now_ms()
-    scene = Scene(dashboard, now)
-    for variable in dashboard["templating"]["list"]:
-        if variable["type"] == "adhoc":
-            scene.filters = list(filters if filters is not None else variable.get("filters", []))
-        elif variable["type"] == "query":
-            url = functions.url_of(datasources[variable["datasource"]["uid"]])
-            status, answer = functions.post(url + "variable", variable_body(scene, variable))
-            assert status == 200, f"variable {variable['name']}: {status} {answer}"
-            options = [o.get("value", o["text"]) for o in grafana.variable(answer)]
-            assert options, f"variable {variable['name']} has no options"
-            scene.values[variable["name"]] = choose_value(variable, [str(o) for o in options])
-        else:
-            scene.values[variable["name"]] = static_value(variable)
-    return scene
+    if now_ms is None:
+        now_ms = BUSINESS_NOW_MS if _datasource_uids(dashboard) <= business else cloud_now_ms()
+    return scenes.open(dashboard, functions.for_grafana(datasources), now_ms, **options)
 
 
 def _has_data(frames: list[dict[str, Any]], ref_id: str) -> bool:
@@ -55,75 +47,135 @@ def _has_data(frames: list[dict[str, Any]], ref_id: str) -> bool:
     return False
 
 
-def replay(scene: Scene, datasources, functions, grafana) -> list[str]:
-    """Every annotation and panel; returns what did not answer data."""
-    dashboard, problems, request = scene.dashboard, [], 0
-    work = [
-        (f"annotation {a['name']}", {}, [a["target"]], a)
-        for a in dashboard["annotations"]["list"]
-        if "target" in a
-    ]
-    work += [
-        (f"panel {p['id']} {p['title']!r}", p, p["targets"], None) for p in files.query_panels(dashboard)
-    ]
-    for where, panel, targets, annotation in work:
-        request += 1
-        url = functions.url_of(datasources[targets[0]["datasource"]["uid"]])
-        status, answer = functions.post(url + "query", query_body(scene, panel, targets, request))
-        if status != 200:
-            problems.append(f"{where}: HTTP {status}: {answer}")
-            continue
-        frames = grafana.convert(answer)
+def problems_of(report: dict[str, Any], dashboard: dict[str, Any]) -> list[str]:
+    """What Grafana would show as broken or empty: variable errors or no options, panel
+    errors, refIds without data, annotation layers without events, silent {} payloads."""
+    problems = [] if report["settled"] else ["the dashboard did not settle (requests still running)"]
+    for variable in report["variables"]:
+        if variable["error"]:
+            problems.append(f"variable {variable['name']}: {variable['error']}")
+        elif variable["type"] == "query" and not variable["options"]:
+            problems.append(f"variable {variable['name']} has no options")
+    panels = {p["id"]: p for p in files.query_panels(dashboard)}
+    for panel in report["panels"]:
+        where = f"panel {panel['id']} {panel['title']!r}"
+        problems += [f"{where}: {error}" for error in panel["errors"]]
+        if panel["state"] != "Done":
+            problems.append(f"{where}: state {panel['state']}")
         problems += [
             f"{where}: refId {t['refId']} answered no data"
-            for t in targets
-            if not _has_data(frames, t["refId"])
+            for t in panels[panel["id"]]["targets"]
+            if not panel["errors"] and not _has_data(panel["frames"], t["refId"])
         ]
-        if annotation is not None:
-            names = {f["name"] for frame in frames for f in frame["fields"]}
-            problems += [f"{where}: annotation frames lack {k}" for k in ("time", "text") if k not in names]
+    for layer in report["annotations"]:
+        where = f"annotation {layer['name']}"
+        problems += [f"{where}: {error}" for error in layer["errors"]]
+        names = {f["name"] for frame in layer["frames"] for f in frame["fields"]}
+        problems += [f"{where}: no events with {k}" for k in ("time", "text") if k not in names]
+        if not any(frame["length"] for frame in layer["frames"]):
+            problems.append(f"{where}: no events")
+    problems += [f"refId {n['refId']}: payload sent as {{}}: {n.get('error')}" for n in report["notes"]]
+    problems += [
+        f"{e['method']} {e['url']}: HTTP {e['status']}: {e['answer']}"
+        for e in report["exchanges"]
+        if e["status"] != 200
+    ]
     return problems
 
 
+def _requests(report: dict[str, Any], route: str) -> list[dict[str, Any]]:
+    return [e["body"] for e in report["exchanges"] if e["url"].endswith("/" + route)]
+
+
 @pytest.mark.parametrize("name", DASHBOARDS)
-def test_every_query_of_the_dashboard_answers_data(name, dashboards, datasources, functions, grafana):
-    scene = open_scene(dashboards[name], datasources, functions, grafana)
-    assert replay(scene, datasources, functions, grafana) == []
+def test_every_query_of_the_dashboard_answers_data(name, dashboards, datasources, functions, scenes):
+    dashboard = dashboards[name]
+    report = open_dashboard(scenes, dashboard, datasources, functions)
+    assert problems_of(report, dashboard) == []
+    # Every query variable, panel and annotation of the file really went to a function.
+    queries = _requests(report, "query")
+    asked = sorted((b["panelId"], t["refId"]) for b in queries if "panelId" in b for t in b["targets"])
+    expected = sorted((p["id"], t["refId"]) for p in files.query_panels(dashboard) for t in p["targets"])
+    annotations = [a for a in dashboard["annotations"]["list"] if "target" in a]
+    assert asked == expected  # each panel asked once, with all its targets
+    assert sum(1 for b in queries if b["targets"][0]["refId"] == "Anno") == len(annotations)
+    variables = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    assert len(_requests(report, "variable")) >= len(variables)
+    # Time range and intervals as Grafana computes them (rangeutil): the dashboard's raw
+    # range, and a panel's minimum interval honoured.
+    for body in queries:
+        assert body["range"]["raw"] == dashboard["time"] and body["intervalMs"] > 0
+        panel = next((p for p in files.query_panels(dashboard) if p["id"] == body.get("panelId")), {})
+        if panel.get("interval") == "1d":
+            assert body["interval"] == "1d" and body["intervalMs"] == 86_400_000
 
 
-def test_ad_hoc_filters_reach_the_business_function(dashboards, datasources, functions, grafana):
-    """With an ad hoc filter set, as Grafana sends it in `filters`, every panel still answers."""
+def test_ad_hoc_filters_reach_the_business_function(dashboards, datasources, functions, scenes):
+    """The ad hoc picker offers keys and values; with a filter set, scenes sends it in
+    `filters` of every /query, every panel still answers, and the filter applies."""
     dashboard = dashboards["business-overview.json"]
-    adhoc = next(v for v in dashboard["templating"]["list"] if v["type"] == "adhoc")
-    url = functions.url_of(datasources[adhoc["datasource"]["uid"]])
-    status, keys = functions.post(url + "tag-keys", {})
-    assert status == 200 and ADHOC_EXAMPLE["key"] in [k["text"] for k in keys]
-    status, values = functions.post(url + "tag-values", {"key": ADHOC_EXAMPLE["key"]})
-    assert status == 200 and ADHOC_EXAMPLE["value"] in [v["text"] for v in values]
-    scene = open_scene(dashboard, datasources, functions, grafana, filters=[ADHOC_EXAMPLE])
-    assert replay(scene, datasources, functions, grafana) == []
-    # The filter really applied: filtered throughput is below the unfiltered one.
-    panel = next(p for p in files.query_panels(dashboard) if p["targets"][0]["target"] == "tasks_created")
-    totals = []
-    for filters in ([], [ADHOC_EXAMPLE]):
-        scene.filters = filters
-        status, answer = functions.post(url + "query", query_body(scene, panel, panel["targets"], 1))
-        totals.append(
-            sum(
-                v or 0
-                for frame in answer
-                for f in frame["fields"]
-                if f["type"] == "number"
-                for v in f["values"]
-            )
+    plain = open_dashboard(scenes, dashboard, datasources, functions, adhoc_key=ADHOC_EXAMPLE["key"])
+    offered = plain["adhoc"]["filters"]
+    assert ADHOC_EXAMPLE["key"] in offered["keys"] and ADHOC_EXAMPLE["value"] in offered["values"]
+    filtered = open_dashboard(scenes, dashboard, datasources, functions, values={"filters": [ADHOC_EXAMPLE]})
+    assert problems_of(filtered, dashboard) == []
+    sent = [b.get("filters") for b in _requests(filtered, "query") if b["targets"][0]["refId"] != "Anno"]
+    wanted = [{k: ADHOC_EXAMPLE[k] for k in ("key", "operator", "value")}]
+    assert sent and all([{k: x[k] for k in wanted[0]} for x in f or []] == wanted for f in sent), sent
+
+    def throughput(report):
+        panel = next(p for p in report["panels"] if p["title"] == "Tasks created")
+        return sum(
+            v or 0
+            for f in panel["frames"]
+            for fl in f["fields"]
+            if fl["type"] == "number"
+            for v in fl["values"]
         )
-    assert 0 < totals[1] < totals[0]
+
+    assert 0 < throughput(filtered) < throughput(plain)
 
 
-def test_the_replay_notices_a_target_without_data(dashboards, datasources, functions, grafana):
+def test_the_replay_notices_a_target_without_data(dashboards, datasources, functions, scenes):
     """The smoke check can fail: a panel asking for a window without data is reported."""
     dashboard = dict(dashboards["business-overview.json"], time={"from": "now-2d", "to": "now"})
-    scene = open_scene(dashboard, datasources, functions, grafana)
-    scene.now_ms = BUSINESS_NOW_MS + 400 * 86_400_000  # long after the seeded data
-    problems = replay(scene, datasources, functions, grafana)
-    assert any("answered no data" in p for p in problems)
+    later = BUSINESS_NOW_MS + 400 * 86_400_000  # long after the seeded data
+    report = open_dashboard(scenes, dashboard, datasources, functions, now_ms=later)
+    assert any("answered no data" in p for p in problems_of(report, dashboard))
+
+
+# -- Raw JSON variable queries (scenes' json format leaves a single string unquoted) -----
+
+RAW_JSON_VARIABLES = [
+    ("infrastructure.json", "cvm"),
+    ("infrastructure.json", "cdb"),
+    ("serverless-app.json", "function"),
+]
+
+
+@pytest.mark.parametrize(("name", "variable"), RAW_JSON_VARIABLES)
+def test_raw_json_variables_list_their_options(name, variable, dashboards, datasources, functions, scenes):
+    report = open_dashboard(scenes, dashboards[name], datasources, functions)
+    (found,) = [v for v in report["variables"] if v["name"] == variable]
+    assert found["error"] is None and found["options"], found
+    region = next(v for v in report["variables"] if v["name"] == "region")["value"]
+    payloads = [b["payload"] for b in _requests(report, "variable") if b["payload"].get("region") == region]
+    assert payloads, "the variable query did not carry the selected region"
+
+
+@pytest.mark.parametrize(("name", "variable"), RAW_JSON_VARIABLES)
+def test_an_unquoted_single_value_breaks_the_variable(
+    name, variable, dashboards, datasources, functions, scenes
+):
+    """Regression: the pre-scenes text `"region": $region` is not JSON after scenes'
+    interpolation, so Grafana 12+ lists nothing (and panels then ask for every instance)."""
+    dashboard = copy.deepcopy(dashboards[name])
+    model = next(v for v in dashboard["templating"]["list"] if v["name"] == variable)
+    model["query"]["query"] = (
+        model["query"]["query"].replace('"$region"', "$region").replace('"$namespace"', "$namespace")
+    )
+    assert '"$region"' not in model["query"]["query"]
+    report = open_dashboard(scenes, dashboard, datasources, functions)
+    (found,) = [v for v in report["variables"] if v["name"] == variable]
+    assert found["options"] == [] and "JSON" in (found["error"] or ""), found
+    assert f"variable {variable}" in "\n".join(problems_of(report, dashboard))

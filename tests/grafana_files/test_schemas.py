@@ -56,7 +56,8 @@ def _first_panel(dashboard: dict[str, Any]) -> dict[str, Any]:
 
 DASHBOARD_BREAKAGES = {
     "41-character uid": lambda d: d.update(uid="a" * 41),
-    "schemaVersion 42": lambda d: d.update(schemaVersion=42),
+    "schemaVersion 41": lambda d: d.update(schemaVersion=41),
+    "schemaVersion 43": lambda d: d.update(schemaVersion=43),
     "Grafana 13 v2 export": lambda d: d.update(elements={}, layout={}),
     "shared-export datasource": lambda d: _first_panel(d).update(
         datasource={"type": "x", "uid": "${DS_MYSQL}"}

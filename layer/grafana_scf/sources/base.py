@@ -22,6 +22,7 @@ class HealthResult:
     status: Literal["OK", "ERROR"]
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    code: str = ""  # on ERROR: what failed, in a word (shown by Grafana's "Save & test")
 
 
 class Source(Protocol):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_scf.errors import BadRequestError
-from grafana_scf.protocol import expand_target
+from grafana_scf.protocol import empty_payload_hint, expand_target
 from grafana_scf.sources.cloudmonitor.catalog import STATISTICS, Metric
 from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS
 
@@ -156,7 +156,8 @@ def generic_query(metric: Metric, payload: Mapping[str, Any], default_region: st
     _check_keys(payload, allowed, where)
     namespace = str(payload.get("namespace") or "").strip()
     if not _NAMESPACE.match(namespace):
-        raise _fail(where, f"payload.namespace must name a namespace such as QCE/CVM, got {namespace!r}")
+        example = "must name a namespace such as QCE/CVM"
+        raise _fail(where, f"payload.namespace {example}, got {namespace!r}{empty_payload_hint(payload)}")
     name = str(payload.get("metric") or "").strip()
     if not _METRIC.match(name):
         raise _fail(where, f"payload.metric must name a metric such as CPUUsage, got {name!r}")

@@ -76,7 +76,7 @@ class CloudMonitorSource:
         try:
             credentials = self.api.credentials()
         except ServiceError as exc:
-            return HealthResult("ERROR", exc.message, details)
+            return HealthResult("ERROR", exc.message, details, code="CLOUD_CREDENTIALS")
         details["credentials"] = credentials.origin
         namespace, metric = next(
             ((m.namespace, m.metric) for m in self.catalog.metrics.values() if not m.generic),
@@ -87,7 +87,8 @@ class CloudMonitorSource:
         try:
             self.api.monitor("DescribeBaseMetrics", self.region, params, stats, deadline)
         except ApiFailure as exc:
-            return HealthResult("ERROR", f"Cloud Monitor did not answer: {exc.message}", details)
+            message = f"Cloud Monitor did not answer: {exc.message}"
+            return HealthResult("ERROR", message, details, code="CLOUD_MONITOR_UNAVAILABLE")
         count = len(self.catalog.metrics)
         details["metrics"] = count
         message = (

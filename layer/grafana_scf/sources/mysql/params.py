@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_scf.errors import BadRequestError
-from grafana_scf.protocol import split_alternation
+from grafana_scf.protocol import empty_payload_hint, split_alternation
 
 _TYPES = ("string", "integer", "number", "boolean")
 
@@ -158,11 +158,6 @@ def resolve_params(params: Mapping[str, Param], payload: Mapping[str, Any], wher
         try:
             values[name] = param.resolve(payload)
         except ValueError as exc:
-            hint = ""
-            if not payload and param.required:
-                hint = (
-                    " (the payload is empty: Grafana sends {} when a quoted multi-value"
-                    " variable made the payload invalid JSON; write $var unquoted)"
-                )
+            hint = empty_payload_hint(payload) if param.required else ""
             raise BadRequestError(f"{where}: parameter {name!r} {exc}{hint}") from None
     return values

@@ -86,7 +86,7 @@ class MySqlSource:
         try:
             version = self.database.ping()
         except ServiceError as exc:
-            return HealthResult("ERROR", f"database: {exc.message}")
+            return HealthResult("ERROR", f"database: {exc.message}", code="DATABASE_UNAVAILABLE")
         count = len(self.catalog.of_kind("metric"))
         return HealthResult(
             "OK",
@@ -126,7 +126,7 @@ class MySqlSource:
         interval = resolve_interval_ms(
             query.time_range, query.interval_ms, query.max_data_points, entry.min_interval_ms
         )
-        adhoc, ignored = self._adhoc(entry, query.filters)
+        adhoc, ignored, unknown = self._adhoc(entry, query.filters)
         time_range = self._aligned(entry, query.time_range, interval)
         context = QueryContext(time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
@@ -136,7 +136,7 @@ class MySqlSource:
         try:
             result = self._fetch(entry, bound, context, values)
         except RegexpError as exc:
-            keys = [f.key for f in query.filters if f.operator in ("=~", "!~") and f.key in entry.adhoc]
+            keys = [f.key for f in query.filters if f.operator in REGEX_OPERATORS and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
         frames = self._shape(entry, bound, result, time_range)
         for frame in frames:
@@ -148,6 +148,9 @@ class MySqlSource:
                 frame.notice(f"{cut}; the series stop at the last row read; narrow the range")
             for key in ignored:
                 frame.notice(f"ad hoc filter {key!r} does not apply to {entry.name}", "info")
+            if unknown:
+                frame.meta["custom"]["unknownFilterKeys"] = list(unknown)
+                frame.notice(self._unknown_keys_notice(entry, unknown))
         return frames
 
     def _aligned(self, entry: Entry, time_range: TimeRange, interval_ms: int) -> TimeRange:
@@ -156,6 +159,14 @@ class MySqlSource:
             return time_range
         start = time_range.from_ms - time_range.from_ms % interval_ms
         return TimeRange(max(0, start), time_range.to_ms)
+
+    def _unknown_keys_notice(self, entry: Entry, unknown: tuple[str, ...]) -> str:
+        keys = ", ".join(map(repr, unknown))
+        applying = ", ".join(sorted(entry.adhoc)) or "none"
+        return (
+            f"ad hoc filter {keys} not applied: no such filter key "
+            f"(keys that apply to {entry.name}: {applying})"
+        )
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
@@ -229,24 +240,28 @@ class MySqlSource:
 
     def _adhoc(
         self, entry: Entry, filters: tuple[AdhocFilter, ...]
-    ) -> tuple[tuple[ColumnFilter, ...], list[str]]:
-        """The filters this entry supports, resolved to its columns; the keys it ignores."""
+    ) -> tuple[tuple[ColumnFilter, ...], list[str], tuple[str, ...]]:
+        """The filters this entry supports, resolved to its columns; the offered keys it
+        ignores; the keys no entry offers (a key typed in Grafana: left unapplied, noticed)."""
         resolved: list[ColumnFilter] = []
         ignored: list[str] = []
+        unknown: list[str] = []
         for item in filters:
-            key = self.catalog.adhoc_keys.get(item.key)
-            if key is None:
-                offered = ", ".join(sorted(self.catalog.adhoc_keys)) or "none"
-                raise BadRequestError(f"ad hoc filter key {item.key!r} is not offered (keys: {offered})")
             if item.operator not in COMPARISONS and item.operator not in LIST_OPERATORS:
                 raise BadRequestError(f"ad hoc filter {item.key!r}: unsupported operator {item.operator!r}")
+            key = self.catalog.adhoc_keys.get(item.key)
+            if key is None:
+                unknown.append(item.key)
+                continue
             if item.key not in entry.adhoc:
                 ignored.append(item.key)
                 continue
             raw = item.values if item.operator in LIST_OPERATORS else (item.value,)
             values = tuple(_adhoc_value(key.type, v, item.key) for v in raw)
+            if item.operator in REGEX_OPERATORS:
+                values = tuple(anchored(v) for v in values)
             resolved.append(ColumnFilter(entry.adhoc[item.key], item.operator, values))
-        return tuple(resolved), ignored
+        return tuple(resolved), ignored, tuple(dict.fromkeys(unknown))
 
     # -- variables and tags ------------------------------------------------------
 
@@ -305,6 +320,15 @@ def _metric_option(entry: Entry) -> dict[str, Any]:
         payloads.append(field)
     label = entry.title if entry.kind == "metric" else f"{entry.title} (annotations)"
     return {"value": entry.name, "label": label, "payloads": payloads}
+
+
+REGEX_OPERATORS = ("=~", "!~")
+
+
+def anchored(pattern: Any) -> str:
+    """A regex filter matches the whole value, as Grafana's regex filters do elsewhere
+    (Prometheus anchors ``=~`` as ``^(?:re)$``); MySQL's REGEXP alone matches anywhere."""
+    return f"^(?:{pattern})$"
 
 
 def _adhoc_value(kind: str, value: Any, key: str) -> Any:

@@ -3,7 +3,7 @@
 // package.json / package-lock.json) on response bodies of our backend, so that
 // tests see exactly the frames Grafana builds from them.
 //
-// Install once:  npm ci --prefix tests/grafana --omit=peer
+// Install once:  npm ci --prefix tests/grafana/13.2
 // Driven by:     tests/support/grafana.py (GrafanaFrames)
 //
 // Protocol: JSON lines.
@@ -27,8 +27,8 @@
 //
 // Only dist/cjs/dataframe/processDataFrame.cjs is loaded, not the package index
 // (which needs a browser). Its require chain is lodash, moment and moment-timezone
-// plus files of @grafana/data itself: no React and no browser globals, which is why
-// the install omits peer dependencies.
+// plus files of @grafana/data itself: no React and no browser globals. (The same
+// folder's packages also serve ../scenes/harness.cjs, which does need a browser.)
 
 const path = require('path');
 const readline = require('readline');
