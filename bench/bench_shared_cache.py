@@ -1,8 +1,10 @@
 """A team watching: viewers refreshing two dashboards, per-instance state against Redis.
 
 Each simulated viewer refreshes the Business overview and the Infrastructure dashboards
-every ``--period`` seconds (staggered starts), every panel's ``/query`` as Grafana would
-send it (``tests/grafana_files/grafana_model.py``), through the local runner with
+every ``--period`` seconds (staggered starts), every panel's ``/query`` as Grafana sends it
+(the bodies Grafana's own dashboard engine sends on opening each dashboard,
+``tests/support/grafana_scenes.py``, replayed with the range moved to each refresh's
+"now"), through the local runner with
 ``--instances`` instances per function, on a demo database of the benchmark's own and
 the Tencent Cloud API emulator (its own process) enforcing the account's rate limit of
 20 calls/s. Three runs, one after another, same load:
@@ -42,9 +44,9 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 import bench_fanout  # noqa: E402
 from bench_fanout import Emulator  # noqa: E402
 
-from grafana_files.grafana_model import Scene, choose_value, query_body, variable_body  # noqa: E402
 from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY  # noqa: E402
 from labelhub_tools.local import start_runner  # noqa: E402
+from support.grafana_scenes import GRAFANA_LINES, GrafanaScenes  # noqa: E402
 from support.names import run_name  # noqa: E402
 from support.private_redis import private_redis  # noqa: E402
 
@@ -114,55 +116,55 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def panels(dashboard: dict) -> list[tuple[str, dict]]:
-    work = [(f"annotation {a['name']}", a) for a in dashboard["annotations"]["list"] if "target" in a]
-    for panel in dashboard["panels"]:
-        for inner in [panel, *panel.get("panels", [])]:
-            if inner.get("targets"):
-                work.append((inner["title"], inner))
-    return work
-
-
-def requests_of(dashboard: dict, values: dict, now_ms: int) -> list[tuple[str, dict]]:
-    scene = Scene(dashboard, now_ms, dict(values))
+def grafana_requests(urls: dict[str, str]) -> list[tuple[str, str, dict]]:
+    """``(function, panel, body)`` of every ``/query`` Grafana sends opening both dashboards."""
+    datasources = {
+        f"labelhub-{fn}": {
+            "type": "simpod-json-datasource",
+            "isDefault": fn == "business",
+            "url": url.rstrip("/"),
+        }
+        for fn, url in urls.items()
+    }
     out = []
-    for index, (title, item) in enumerate(panels(dashboard)):
-        if "target" in item:  # an annotation
-            out.append((title, query_body(scene, {}, [item["target"]], index)))
-        else:
-            out.append((title, query_body(scene, item, item["targets"], index)))
+    with GrafanaScenes(GRAFANA_LINES[-1]) as scenes:
+        for fn, name in DASHBOARDS.items():
+            dashboard = json.loads((ROOT / "dashboards" / name).read_text())
+            report = scenes.open(dashboard, datasources, int(time.time() * 1000))
+            for exchange in report["exchanges"]:
+                if exchange["url"].endswith("/query") and exchange["status"] == 200:
+                    body = exchange["body"]
+                    names = "+".join(str(t.get("target")) for t in body.get("targets", []))
+                    kind = "annotation " if str(body.get("requestId", "")).startswith("AQ") else ""
+                    out.append((fn, kind + names, body))
     return out
 
 
-def variable_values(dashboard: dict, url: str) -> dict:
-    scene = Scene(dashboard, int(time.time() * 1000))
-    for variable in dashboard["templating"]["list"]:
-        if variable["type"] == "query":
-            status, raw = post(url + "variable", variable_body(scene, variable))
-            options = [o["__value"] for o in json.loads(raw)] if status == 200 else []
-            scene.values[variable["name"]] = choose_value(variable, options)
-    return scene.values
+def moved(body: dict, delta_ms: int) -> dict:
+    """``body`` with its range ``delta_ms`` later (a refresh: "now" has moved on)."""
+
+    def later(iso: str) -> str:
+        when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) + dt.timedelta(milliseconds=delta_ms)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+    span = body["range"]
+    return {**body, "range": {**span, "from": later(span["from"]), "to": later(span["to"])}}
 
 
 class Load:
     """Viewers on a shared pool of connections; latencies per (function, panel)."""
 
-    def __init__(self, urls: dict[str, str], values: dict, args: argparse.Namespace) -> None:
-        self.urls, self.values, self.args = urls, values, args
-        self.dashboards = {
-            fn: json.loads((ROOT / "dashboards" / f).read_text()) for fn, f in DASHBOARDS.items()
-        }
+    def __init__(self, urls: dict[str, str], args: argparse.Namespace) -> None:
+        self.urls, self.args = urls, args
+        self.opened_ms = int(time.time() * 1000)
+        self.requests = grafana_requests(urls)
         self.latencies: dict[tuple[str, str], list[float]] = {}
         self.failures = 0
         self._lock = threading.Lock()
 
     def refresh(self, pool: ThreadPoolExecutor) -> list:
-        now_ms = int(time.time() * 1000)
-        futures = []
-        for fn, dashboard in self.dashboards.items():
-            for title, body in requests_of(dashboard, self.values[fn], now_ms):
-                futures.append(pool.submit(self._timed, fn, title, body))
-        return futures
+        delta = int(time.time() * 1000) - self.opened_ms
+        return [pool.submit(self._timed, fn, title, moved(body, delta)) for fn, title, body in self.requests]
 
     def _timed(self, fn: str, title: str, body: dict) -> None:
         started = time.perf_counter()
@@ -260,8 +262,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
         }
         with start_runner(ROOT, max_instances=args.instances, environ=environ) as runner:
             urls = {fn: runner.function_url(fn) for fn in DASHBOARDS}
-            load = Load(urls, {}, args)
-            load.values = {fn: variable_values(load.dashboards[fn], urls[fn]) for fn in DASHBOARDS}
+            load = Load(urls, args)
             with ThreadPoolExecutor(args.instances) as pool:  # warm every instance (cold starts apart)
                 for future in [f for _ in range(args.instances) for f in load.refresh(pool)]:
                     future.result()
@@ -273,7 +274,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
                 load.run(args.seconds)
             calls, refused = rate.totals()
     windows = args.seconds / args.period
-    business_panels = len(panels(load.dashboards["business"]))
+    business_panels = sum(fn == "business" for fn, _, _ in load.requests)
     return {
         "label": label,
         "statements": counter.take(),
