@@ -64,7 +64,9 @@ validators: $(RUN_STAMP)
 	$(BIN)/python -m labelhub_tools.validators
 
 ## demo: local MariaDB with demo data, then every function on http://127.0.0.1:9000/<function>/
-demo: seed serve
+## (sharing their cache in the machine's Redis when one answers on 127.0.0.1:6379)
+demo: seed
+	$(BIN)/labelhub serve --redis auto
 
 ## test: the default suite (a few minutes); test-slow adds the long fuzz/soak modes
 test: $(DEV_STAMP) $(NODE_STAMPS) $(ALERT_NODE_STAMP) $(TOOLKIT_STAMP) mariadb

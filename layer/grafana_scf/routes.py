@@ -73,6 +73,12 @@ class Router:
         for a failure, and only the status text when ``error`` is not that object."""
         result = self.source.check_health()
         body = {"status": result.status.lower(), "message": result.message, **result.details}
+        shared = getattr(self.source, "shared", None)
+        if shared is not None:  # the shared cache never fails the check: degraded is reported
+            cache = shared.health()
+            body["cache"] = cache.as_details()
+            if cache.state == "degraded":
+                body["message"] += f"; shared cache degraded ({cache.message})"
         if result.status == "OK":
             return Response.json(body)
         body["error"] = {"code": result.code or "UNHEALTHY", "message": result.message}

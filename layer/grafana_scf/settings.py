@@ -163,6 +163,38 @@ class Settings:
     rollup_history_days: int = _setting(
         400, _parse_positive_int, "rollups: how far back a new rollup starts aggregating"
     )
+    redis_url: str | None = _setting(
+        None,
+        str,
+        "shared cache, coalescing and the account-wide rate limit in Redis "
+        "(redis://[user:password@]host:port/db, rediss:// for TLS); unset = per instance only",
+        secret=True,
+    )
+    redis_timeout_ms: int = _setting(
+        150,
+        _parse_positive_int,
+        "connect and read timeout of one Redis call, ms; never beyond the request's time left",
+    )
+    align_range_start: bool = _setting(
+        False,
+        _parse_bool,
+        "business: start a time series' range on its first bucket boundary, so the first bucket is "
+        "whole (as Grafana aligns Prometheus ranges) and the shared cache can serve it",
+    )
+    shared_cache_ttl_s: int = _setting(
+        86_400, _parse_positive_int, "shared cache: lifetime of a closed time piece, seconds"
+    )
+    shared_cache_recent_s: int = _setting(
+        300,
+        _parse_positive_int,
+        "shared cache: pieces ending less than this before now are recent (late rows may still "
+        "arrive) and expire after SHARED_CACHE_RECENT_TTL_S",
+    )
+    shared_cache_recent_ttl_s: int = _setting(
+        10,
+        _parse_positive_int,
+        "shared cache: lifetime of the open piece, recent pieces and whole table answers, seconds",
+    )
     cloud_api_region: str = _setting(
         "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"
     )

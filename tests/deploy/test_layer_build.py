@@ -22,7 +22,7 @@ from labelhub_tools.layerbuild.engine import check_engine_imports, shipped_files
 
 from .project import ROOT, read_yaml
 
-ZIP_BUDGET = 4 * 1024 * 1024  # bytes; about 2.8 MB today, the monolithic SDK alone is 18 MB
+ZIP_BUDGET = 5 * 1024 * 1024  # bytes; about 4.2 MB with redis (2.8 MB without), the monolithic SDK is 18 MB
 
 
 def test_the_layer_holds_the_engine_and_the_pinned_packages_flat_at_its_root(layer_build):

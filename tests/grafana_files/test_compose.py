@@ -89,6 +89,7 @@ def test_images_and_plugins_are_pinned(resolved):
     services = resolved["services"]
     assert re.fullmatch(r"grafana/grafana:13\.2\.\d+", services["grafana"]["image"])
     assert re.fullmatch(r"mysql:8\.4\.\d+", services["mysql"]["image"])
+    assert re.fullmatch(r"redis:7\.\d+\.\d+", services["redis"]["image"])
     plugins = services["grafana"]["environment"]["GF_PLUGINS_PREINSTALL_SYNC"].split(",")
     assert "simpod-json-datasource@0.6.7" in plugins
     assert any(re.fullmatch(r"yesoreyeram-infinity-datasource@3\.\d+\.\d+", p) for p in plugins)
@@ -105,6 +106,7 @@ def test_start_order_follows_health(resolved):
         ("mysql", "demo-sql"): "service_completed_successfully",
         ("datasource", "mysql"): "service_healthy",
         ("datasource", "cloud-api"): "service_healthy",
+        ("datasource", "redis"): "service_healthy",
         ("grafana", "datasource"): "service_healthy",
     }
     for name, service in services.items():

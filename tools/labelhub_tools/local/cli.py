@@ -87,6 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emulator-port", type=int, default=9100, help="port of that emulator (9100; 0 = any free)"
     )
+    parser.add_argument(
+        "--redis",
+        choices=("auto", "off"),
+        default="off",
+        help="auto: when REDIS_URL is unset and a Redis answers on 127.0.0.1:6379, the functions "
+        "share their cache and rate limit in it (make demo does); off (default): only REDIS_URL",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -110,6 +117,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
     try:
         root = args.root.resolve() if args.root else find_root(Path.cwd())
         environ, emulator = _cloud_environment(args, root)
+        redis_note = _redis_environment(args, environ)
         runner = _start_runner(args, root, environ)
     except (ProjectError, RuntimeError, OSError) as exc:
         if emulator is not None:
@@ -117,6 +125,8 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     _print_banner(runner, root, emulator)
+    if redis_note:
+        print(redis_note, flush=True)
     try:
         runner_thread = _serve_in_background(runner)
         while runner_thread.is_alive() and not stop.wait(0.2):
@@ -183,6 +193,31 @@ def _cannot_listen(what: str, host: str, port: int, option: str, exc: OSError) -
 
 
 _CLOUD_KEYS = ("CLOUD_API_ENDPOINT", "CLOUD_API_SECRET_ID", "TENCENTCLOUD_SECRETID")
+
+
+LOCAL_REDIS = ("127.0.0.1", 6379)
+
+
+def _redis_environment(args: argparse.Namespace, environ: dict) -> str | None:
+    """Set ``REDIS_URL`` to the machine's Redis with ``--redis auto`` when one answers; the banner line."""
+    if environ.get("REDIS_URL"):
+        return "shared cache and rate limit: Redis at REDIS_URL (from the environment)"
+    if args.redis != "auto" or not _redis_answers(*LOCAL_REDIS):
+        return None
+    host, port = LOCAL_REDIS
+    environ["REDIS_URL"] = f"redis://{host}:{port}/0"
+    return f"shared cache and rate limit: the Redis answering on {host}:{port} (REDIS_URL unset)"
+
+
+def _redis_answers(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def _cloud_environment(args: argparse.Namespace, root: Path):

@@ -25,6 +25,9 @@ from grafana_scf import deadline as request_deadline
 from grafana_scf.deadline import DeadlineExceeded
 from grafana_scf.errors import BadRequestError, DownstreamError, ServiceError
 from grafana_scf.settings import Settings
+from grafana_scf.shared.gcra import Limiter, SharedRateLimit
+from grafana_scf.shared.gcra import RateLimitTimeout as SharedRateLimitTimeout
+from grafana_scf.shared.store import SharedStore
 from grafana_scf.sources.cloudmonitor.credentials import Credentials, read_credentials, scrub
 from grafana_scf.sources.cloudmonitor.ratelimit import RateLimitTimeout, bucket_for
 
@@ -159,7 +162,7 @@ def as_answer(exc: ApiFailure, prefix: str) -> ServiceError:
 class CloudApi:
     """Signed, rate-limited, retried Tencent Cloud API calls with fresh credentials each time."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedStore | None = None) -> None:
         from tencentcloud.common import credential
         from tencentcloud.common.common_client import CommonClient
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -177,8 +180,16 @@ class CloudApi:
         self.timeout = settings.cloud_api_timeout_s
         self.retries = max(0, int(settings.cloud_api_retries))
         self.rate = settings.cloud_api_rate_limit
+        self.shared = shared
         self._clients: dict[tuple[str | int | None, ...], Any] = {}
         self._clients_lock = threading.Lock()
+
+    def limiter(self, secret_id: str) -> Limiter:
+        """The account's limit: shared by all instances in Redis, else this instance's bucket."""
+        local = bucket_for(secret_id, self.rate)
+        if self.shared is None or not self.shared.enabled:
+            return local
+        return SharedRateLimit(self.shared, secret_id, self.rate, local)
 
     def credentials(self) -> Credentials:
         """The credentials of this moment (re-read from the environment every time)."""
@@ -234,13 +245,13 @@ class CloudApi:
             credentials = self.credentials()
         except ServiceError as exc:
             raise ApiFailure("credentials", "NoCredentials", exc.message) from None
-        bucket = bucket_for(credentials.secret_id, self.rate)
+        bucket = self.limiter(credentials.secret_id)
         for attempt in range(self.retries + 1):
             if deadline - time.monotonic() < MIN_CALL_S:
                 raise ApiFailure("timeout", OUT_OF_TIME, f"{action}: no time left for a call")
             try:
                 bucket.acquire(deadline)
-            except RateLimitTimeout as exc:
+            except (RateLimitTimeout, SharedRateLimitTimeout) as exc:
                 raise ApiFailure("throttled", "ClientRateLimit", f"{action}: {exc}") from None
             stats.count(action, retry=attempt > 0)
             call_timeout = min(float(self.timeout), max(MIN_CALL_S, deadline - time.monotonic()))

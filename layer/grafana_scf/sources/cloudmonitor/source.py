@@ -18,6 +18,7 @@ from grafana_scf.errors import BadRequestError, ServiceError
 from grafana_scf.frames import Frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import SettingError, Settings
+from grafana_scf.shared.store import store_for
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.cloudmonitor import payload as payloads
 from grafana_scf.sources.cloudmonitor import pickers
@@ -45,6 +46,7 @@ class CloudMonitorSource:
         """``clock`` (wall-clock seconds) drives the series cache and the slot grid; tests inject it."""
         self.catalog = catalog
         self.api = api
+        self.shared = api.shared  # the health answer reports the shared rate limit's store
         self.region = settings.cloud_api_region
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
@@ -61,7 +63,8 @@ class CloudMonitorSource:
         if int(settings.cloud_api_retries) < 0:
             raise SettingError("CLOUD_API_RETRIES: expected 0 or more")
         try:
-            api = CloudApi(settings)
+            shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
+            api = CloudApi(settings, shared)
         except ValueError as exc:
             raise SettingError(str(exc)) from None
         return cls(catalog, api, settings)

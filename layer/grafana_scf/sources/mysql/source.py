@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_scf import deadline
 from grafana_scf.errors import BadRequestError, DownstreamError, QueryError, ServiceError
 from grafana_scf.frames import Frame, series_frame
 from grafana_scf.protocol import AdhocFilter, DataQuery, VariableRequest
 from grafana_scf.settings import Settings
+from grafana_scf.shared.store import SharedStore, store_for
 from grafana_scf.sources.base import HealthResult
 from grafana_scf.sources.mysql import shaping
 from grafana_scf.sources.mysql.buckets import check_buckets
@@ -29,6 +31,9 @@ from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
 from grafana_scf.sources.mysql.planner import RollupPlanner
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
+
+if TYPE_CHECKING:
+    from grafana_scf.sources.mysql.shared_results import SharedResults
 
 _DAY_MS = 86_400_000
 
@@ -54,6 +59,8 @@ class MySqlSource:
         max_rows: int,
         max_buckets: int = 50_000,
         max_answer_bytes: int = 6_000_000,
+        shared: SharedStore | None = None,
+        shared_results: SharedResults | None = None,
         planner: RollupPlanner | None = None,
     ) -> None:
         self.catalog = catalog
@@ -61,6 +68,9 @@ class MySqlSource:
         self.max_rows = max_rows
         self.max_buckets = max_buckets
         self.max_answer_bytes = max_answer_bytes
+        self.shared = shared
+        self.shared_results = shared_results
+        self.align_range_start = False
         self.planner = planner
 
     @classmethod
@@ -71,7 +81,10 @@ class MySqlSource:
         planner = RollupPlanner(
             dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning
         )
-        source = cls(catalog, database, settings.max_rows, *limits, planner=planner)
+        shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
+        results = _shared_results(shared, settings, database) if shared.enabled else None
+        source = cls(catalog, database, settings.max_rows, *limits, shared, results, planner=planner)
+        source.align_range_start = settings.align_range_start
         source.settings = settings
         return source
 
@@ -135,17 +148,18 @@ class MySqlSource:
             query.time_range, query.interval_ms, query.max_data_points, entry.min_interval_ms
         )
         adhoc, ignored, unknown = self._adhoc(entry, query.filters)
-        context = QueryContext(query.time_range, interval, adhoc)
+        time_range = self._aligned(entry, query.time_range, interval)
+        context = QueryContext(time_range, interval, adhoc)
         bound = self._compile(entry, context, values)
         if bound.fill is not None:
-            span = (query.time_range.from_ms, query.time_range.to_ms)
+            span = (time_range.from_ms, time_range.to_ms)
             check_buckets(span, bound.fill.interval_ms, self.max_buckets, entry.name)
         try:
             result, rollup_meta = self._answer(entry, bound, values, context, query.filters)
         except RegexpError as exc:
             keys = [f.key for f in query.filters if f.operator in REGEX_OPERATORS and f.key in entry.adhoc]
             raise BadRequestError(f"ad hoc filter {', '.join(map(repr, keys))}: {exc.message}") from None
-        frames = self._shape(entry, bound, result, query.time_range)
+        frames = self._shape(entry, bound, result, time_range)
         for frame in frames:
             frame.meta["executedQueryString"] = result.executed
             frame.meta.setdefault("custom", {})["intervalMs"] = interval
@@ -161,6 +175,13 @@ class MySqlSource:
             if rollup_meta is not None:
                 _apply_rollup_meta(frame, rollup_meta)
         return frames
+
+    def _aligned(self, entry: Entry, time_range: TimeRange, interval_ms: int) -> TimeRange:
+        """With ``ALIGN_RANGE_START``: a series' range from its first bucket's start."""
+        if not self.align_range_start or entry.kind != "metric" or entry.format != "timeseries":
+            return time_range
+        start = time_range.from_ms - time_range.from_ms % interval_ms
+        return TimeRange(max(0, start), time_range.to_ms)
 
     def _unknown_keys_notice(self, entry: Entry, unknown: tuple[str, ...]) -> str:
         keys = ", ".join(map(repr, unknown))
@@ -178,9 +199,11 @@ class MySqlSource:
         context: QueryContext,
         filters: tuple[AdhocFilter, ...],
     ) -> tuple[QueryResult, dict[str, Any] | None]:
-        """Raw, or planned from the entry's rollup (planner.py) when it declares one."""
+        """Planned from the entry's rollup (planner.py) when it declares one; otherwise the
+        raw rows, through the shared results cache when there is one (``_fetch``). A rolled-up
+        entry reads few rows either way, so it does not go through the piece cache."""
         if entry.rollup is None or self.planner is None:
-            return self._run(entry, bound), None
+            return self._fetch(entry, bound, context, values), None
         keys = [f.key for f in filters if f.key in entry.adhoc]
         answer = self.planner.answer(entry, bound, values, context, keys, lambda b: self._run(entry, b))
         return answer.result, answer.meta
@@ -211,6 +234,22 @@ class MySqlSource:
             if by_deadline and exc.status == HTTPStatus.GATEWAY_TIMEOUT:
                 raise deadline.current().exceeded("MySQL") from None
             raise
+
+    def _fetch(
+        self, entry: Entry, bound: BoundSql, context: QueryContext, values: dict[str, Any]
+    ) -> QueryResult:
+        """The rows of a query: through the shared results cache when there is one."""
+        if self.shared_results is None:
+            return self._run(entry, bound)
+
+        def compile_range(from_ms: int, to_ms: int) -> BoundSql:
+            return self._compile(entry, replace(context, time_range=TimeRange(from_ms, to_ms)), values)
+
+        span = (context.time_range.from_ms, context.time_range.to_ms)
+        run = partial(self._run, entry)
+        return self.shared_results.answer(
+            entry, bound, span, context.interval_ms, compile_range, run, self._max_rows(entry)
+        )
 
     def _time_limit_ms(self, entry: Entry) -> tuple[int, bool]:
         """The statement's server-side limit: the entry's ``timeout_ms`` or
@@ -294,6 +333,15 @@ class MySqlSource:
         entry = Entry(key, "adhoc", adhoc.values_sql, adhoc.label)
         options = self._variable_options(entry, {}, None)
         return [{"text": o["__text"], "value": o["__value"]} for o in options]
+
+
+def _shared_results(shared: SharedStore, settings: Settings, database: Database) -> SharedResults:
+    from grafana_scf.sources.mysql.shared_results import CacheTimes, SharedResults
+
+    times = CacheTimes(
+        settings.shared_cache_ttl_s, settings.shared_cache_recent_s, settings.shared_cache_recent_ttl_s
+    )
+    return SharedResults(shared, times, database.settings.where)
 
 
 def _metric_option(entry: Entry) -> dict[str, Any]:

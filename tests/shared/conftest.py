@@ -1,0 +1,35 @@
+"""Fixtures for the shared cache: a private redis-server per session (never the machine's),
+business apps with and without ``REDIS_URL``, and a statement counter on the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from grafana_scf.shared import store as shared_store
+from support.private_redis import private_redis, why_unavailable
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with private_redis(maxmemory="64mb") as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_stores():
+    """Each test starts with no remembered Redis faults (stores are per instance and URL)."""
+    shared_store._STORES.clear()
+    yield
+    shared_store._STORES.clear()
+
+
+@pytest.fixture
+def redis_clean(redis_server):
+    """The private server, emptied (it is ours alone: flushing it touches nobody else)."""
+    if not redis_server.answers():
+        redis_server.start()
+    redis_server.client().flushall()
+    return redis_server
