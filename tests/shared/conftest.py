@@ -33,3 +33,10 @@ def redis_clean(redis_server):
         redis_server.start()
     redis_server.client().flushall()
     return redis_server
+
+
+@pytest.fixture(autouse=True)
+def _raw_answers_only(monkeypatch):
+    """These tests count the statements the shared cache saves; rollup planning (its own state
+    lookup per request, tested in tests/test_rollup_planner.py) is off for them."""
+    monkeypatch.setenv("ROLLUP_PLANNING", "false")

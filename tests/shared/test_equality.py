@@ -91,9 +91,7 @@ def test_aligned_starts_let_viewers_with_different_clocks_share_every_piece(
     counters = [count_statements(v) for v in viewers]
     end = END - 2 * HOUR
     for index, viewer in enumerate(viewers):  # "last 6 h", seen a few seconds apart
-        request = body(
-            "labels_created", (end - 6 * HOUR + index * 3_001, end + index * 3_001), interval_ms=300_000
-        )
+        request = body("signups", (end - 6 * HOUR + index * 3_001, end + index * 3_001), interval_ms=300_000)
         assert post(viewer, "/query", request) == post(plain, "/query", request)
     assert counters[0].count >= 1
     assert [c.count for c in counters[1:]] == [0, 0]  # the later viewers: every piece from Redis

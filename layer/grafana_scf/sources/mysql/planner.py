@@ -100,8 +100,10 @@ class RollupPlanner:
         context: Any,
         filter_keys: Sequence[str],
         run: Runner,
+        fallback: Runner | None = None,
     ) -> PlannedAnswer:
-        """The entry's answer, planned when eligible; raw (with the reason) otherwise."""
+        """The entry's answer, planned when eligible; raw (with the reason) otherwise, through
+        ``fallback`` when given (the shared results cache), else ``run``."""
         spec = entry.rollup
         assert spec is not None
         rollup = self.rollups[spec.rollup]
@@ -110,7 +112,7 @@ class RollupPlanner:
         if reason is None:
             state, reason, state_sql = self._state(rollup)
         if reason is not None or state is None or state.watermark is None:
-            return _raw(run(raw), reason or "no watermark", state_sql)
+            return _raw((fallback or run)(raw), reason or "no watermark", state_sql)
         adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
         if raw.used_macros & _WHOLE_RANGE_MACROS or "timeFilter" not in raw.used_macros:
             return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql)

@@ -200,12 +200,21 @@ class MySqlSource:
         filters: tuple[AdhocFilter, ...],
     ) -> tuple[QueryResult, dict[str, Any] | None]:
         """Planned from the entry's rollup (planner.py) when it declares one; otherwise the
-        raw rows, through the shared results cache when there is one (``_fetch``). A rolled-up
-        entry reads few rows either way, so it does not go through the piece cache."""
+        raw rows, through the shared results cache when there is one (``_fetch``). A planned
+        answer reads few rows and does not go through the piece cache; an entry the planner
+        answers raw (rollup not built, stale, or the request not eligible) does."""
         if entry.rollup is None or self.planner is None:
             return self._fetch(entry, bound, context, values), None
         keys = [f.key for f in filters if f.key in entry.adhoc]
-        answer = self.planner.answer(entry, bound, values, context, keys, lambda b: self._run(entry, b))
+        answer = self.planner.answer(
+            entry,
+            bound,
+            values,
+            context,
+            keys,
+            lambda b: self._run(entry, b),
+            fallback=lambda b: self._fetch(entry, b, context, values),
+        )
         return answer.result, answer.meta
 
     def _entry(self, name: str) -> Entry:
