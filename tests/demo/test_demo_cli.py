@@ -9,6 +9,9 @@ from datetime import datetime
 
 import pytest
 
+from conftest import ROOT
+from grafana_scf.catalog_file import load_catalog_file
+from grafana_scf.sources.mysql.catalog import load_catalog
 from labelhub_tools.demo import cli
 from labelhub_tools.demo.generator import CANARY_VALUE
 from labelhub_tools.demo.loader import MARKER_TABLE
@@ -66,13 +69,16 @@ def test_seed_command_fills_the_database_and_prints_a_summary(env, capsys):
     latest = db.scalar(db.CLI_DB, "SELECT MAX(created_at) FROM tasks")
     assert latest < datetime(2025, 3, 14, 9)
     # the rollups: schema, writer, the reader's grant, every rollup backfilled
-    assert f"rollups: 5 built in {db.ROLLUP_SCHEMA}" in out and db.ROLLUP_PASSWORD not in out + err
-    signups = db.scalar(db.ROLLUP_SCHEMA, "SELECT SUM(signups) FROM user_signups")
-    assert signups == db.scalar(db.CLI_DB, "SELECT COUNT(*) FROM users")
+    shipped = load_catalog(load_catalog_file(ROOT / "datasource" / "business" / "catalog.yaml")).rollups
+    assert (
+        f"rollups: {len(shipped)} built in {db.ROLLUP_SCHEMA}" in out and db.ROLLUP_PASSWORD not in out + err
+    )
+    created = db.scalar(db.ROLLUP_SCHEMA, "SELECT SUM(delta) FROM task_events WHERE event = 'created'")
+    assert created == db.scalar(db.CLI_DB, "SELECT COUNT(*) FROM tasks")
     reader = db.connect(db.ROLLUP_SCHEMA, db.RO_USER, db.RO_PASSWORD)
     with reader, reader.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM rollup_state WHERE watermark IS NOT NULL")
-        assert cursor.fetchone()[0] == 5
+        assert cursor.fetchone()[0] == len(shipped)
 
 
 def test_sql_out_script_loads_into_an_empty_database_and_equals_a_direct_seed(env, seeded, tmp_path, capsys):

@@ -71,8 +71,11 @@ def _adhoc_sets(entry: Entry) -> Iterator[tuple[ColumnFilter, ...]]:
             yield (ColumnFilter(column, operator, ()),)
 
 
-def catalog_shapes(catalog: Catalog) -> frozenset[str]:
-    """Every statement shape the catalog compiles to."""
+def catalog_shapes(catalog: Catalog, rollup_schema: str = "labelhub_rollup") -> frozenset[str]:
+    """Every statement shape the catalog compiles to, and the planner's rollup state lookup
+    (a fixed statement with the rollup's name bound)."""
+    from grafana_scf.sources.mysql.planner import state_statement
+
     entries = list(catalog.entries.values())
     entries += [
         Entry(k.name, "adhoc", k.values_sql, k.label) for k in catalog.adhoc_keys.values() if k.values_sql
@@ -84,4 +87,6 @@ def catalog_shapes(catalog: Catalog) -> frozenset[str]:
             context = QueryContext(time_range, 300_000, adhoc)
             for values in _value_sets(entry):
                 shapes.add(compiled_shape(Compiler(context, MACROS, values).compile(entry.sql).text))
+    if catalog.rollups:
+        shapes.add(compiled_shape(state_statement(rollup_schema)))
     return frozenset(shapes)

@@ -144,10 +144,7 @@ class RollupPlanner:
     def _state(self, rollup: Rollup) -> tuple[RollupState | None, str | None, str]:
         from grafana_scf.errors import ServiceError
 
-        sql = (
-            f"SELECT definition_hash, watermark, origin FROM {quote_identifier(self.schema)}.rollup_state "
-            "WHERE rollup = %(rollup)s"
-        )
+        sql = state_statement(self.schema)
         try:
             result = self.database.execute(sql, {"rollup": rollup.name}, max_rows=1)
         except ServiceError as exc:
@@ -264,6 +261,14 @@ class RollupPlanner:
             stored_from = end
         # Aliased as the table itself, so ``task_events.bucket`` reads the same either way.
         return "(" + "\nUNION ALL ".join(parts) + f") AS {quote_identifier(rollup.name)}", params
+
+
+def state_statement(schema: str) -> str:
+    """What the planner reads of a rollup before planning: its hash, watermark and origin."""
+    return (
+        f"SELECT definition_hash, watermark, origin FROM {quote_identifier(schema)}.rollup_state "
+        "WHERE rollup = %(rollup)s"
+    )
 
 
 def _live_ranges(
