@@ -45,7 +45,7 @@ ROLLED_UP = sorted(name for name, entry in CATALOG.entries.items() if entry.roll
 @pytest.fixture(scope="module")
 def copy_db(seeded_database):
     """A private copy of the seeded database and a private rollup schema, built."""
-    database, schema = run_name("lh_rollup_src"), run_name("lh_rollup")
+    database, schema = run_name("lh_plan_src"), run_name("lh_plan_rollup")
     with admin_connection() as conn, conn.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         cursor.execute(f"CREATE DATABASE `{database}`")
