@@ -118,11 +118,25 @@ def test_the_statement_limit_is_the_smaller_of_the_setting_and_the_time_left(slo
 
 
 def test_the_query_command_passes_the_functions_configured_time_limit():
-    from labelhub_tools.query_cli import invocation_context
+    # In a child process, as the command runs: loading the project there leaves this
+    # process's modules as they were.
+    import subprocess
+    import sys
 
     configured = yaml.safe_load((ROOT / "datasource/business/serverless.yml").read_text())
-    context = invocation_context(ROOT / "datasource" / "business")
-    assert context["time_limit_in_ms"] == configured["inputs"]["timeout"] * 1000
+    probe = (
+        "import sys; from pathlib import Path; from labelhub_tools.query_cli import invocation_context; "
+        "print(invocation_context(Path(sys.argv[1]))['time_limit_in_ms'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "datasource" / "business")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(float(done.stdout.strip())) == configured["inputs"]["timeout"] * 1000
 
 
 def write_slow_project(root: Path) -> None:
