@@ -134,6 +134,12 @@ def iter_batches(config: DemoConfig, batch_rows: int) -> Iterator[tuple[str, lis
 def readonly_user_statements(database: str, user: str, password: str) -> list[str]:
     """Create or update ``user`` at '%' and 'localhost' with SELECT on ``database`` only."""
     _check_name(database, user)
+    return account_statements(user, password, [f"SELECT ON `{database}`.*"])
+
+
+def account_statements(user: str, password: str, grants: list[str]) -> list[str]:
+    """Create or update ``user`` at each of ``READONLY_HOSTS`` with ``password`` and ``grants``
+    (``"SELECT ON `db`.*"``); the names are checked by the caller."""
     statements = []
     for host in READONLY_HOSTS:
         account = f"{sql_literal(user)}@{sql_literal(host)}"
@@ -141,7 +147,7 @@ def readonly_user_statements(database: str, user: str, password: str) -> list[st
         statements += [
             f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {secret}",
             f"ALTER USER {account} IDENTIFIED BY {secret}",
-            f"GRANT SELECT ON `{database}`.* TO {account}",
+            *(f"GRANT {grant} TO {account}" for grant in grants),
         ]
     return statements
 

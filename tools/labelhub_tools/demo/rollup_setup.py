@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelhub_tools.demo.loader import READONLY_HOSTS, _check_name, sql_literal
+from labelhub_tools.demo.loader import READONLY_HOSTS, _check_name, account_statements, sql_literal
 
 
 def rollup_schema_statements(schema: str) -> list[str]:
@@ -21,17 +21,9 @@ def writer_statements(database: str, schema: str, user: str, password: str) -> l
     """Create or update the writer at '%' and 'localhost': SELECT on ``database``, ALL on ``schema``."""
     _check_name(database, user)
     _check_name(schema)
-    statements = []
-    for host in READONLY_HOSTS:
-        account = f"{sql_literal(user)}@{sql_literal(host)}"
-        secret = sql_literal(password)
-        statements += [
-            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {secret}",
-            f"ALTER USER {account} IDENTIFIED BY {secret}",
-            f"GRANT SELECT ON `{database}`.* TO {account}",
-            f"GRANT ALL PRIVILEGES ON `{schema}`.* TO {account}",
-        ]
-    return statements
+    return account_statements(
+        user, password, [f"SELECT ON `{database}`.*", f"ALL PRIVILEGES ON `{schema}`.*"]
+    )
 
 
 def reader_statements(schema: str, user: str) -> list[str]:
