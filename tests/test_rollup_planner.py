@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 import pytest
 import yaml
@@ -179,11 +180,12 @@ SETTINGS = settings(
 def planned_examples(entry_name):
     """Requests that a plan must answer from the rollup: drawn examples alone may all go
     raw (Hypothesis draws the same few examples on every CI run), these never do."""
-    ten_days = dashboard_body(entry_name)
+    grain = CATALOG.rollups[CATALOG.entries[entry_name].rollup.rollup].grain_s
+    ten_days = {**dashboard_body(entry_name), "intervalMs": math.lcm(2 * HOUR, grain) * 1000}
     unaligned = {
         **dashboard_body(entry_name),
         "range": {"from": (START_S + 86_400 + 1_234) * 1000, "to": (UNTIL_S - 86_400 - 77) * 1000},
-        "intervalMs": 6 * HOUR * 1000,
+        "intervalMs": math.lcm(6 * HOUR, grain) * 1000,
     }
     daily = {**dashboard_body(entry_name), "intervalMs": 86_400_000}
     return ten_days, unaligned, daily
@@ -222,6 +224,19 @@ def test_meta_says_how_it_was_answered(apps):
     statements = frames[0]["meta"]["executedQueryString"]
     assert "rollup_state" in statements and "`task_events`" in statements
     assert statements.count("FROM tasks t") == 2  # head and tail
+
+
+def test_a_ranking_over_the_range_reads_nothing_before_it(apps):
+    """A table that reads only its range (``$__timeFilter``) gets a derived table starting at
+    ``from``; a state table (the whole history) still starts at the beginning."""
+    planned_app, _ = apps
+    _, frames = post(planned_app, dashboard_body("top_labellers", limit=5))
+    meta = frames[0]["meta"]
+    assert meta["custom"]["rollup"] == "mixed"
+    ranking = meta["executedQueryString"]
+    assert "`labeller_days`" in ranking and "1970-01-01" not in ranking
+    _, frames = post(planned_app, dashboard_body("tasks_by_status"))
+    assert "1970-01-01" in frames[0]["meta"]["executedQueryString"]
 
 
 def test_unmapped_interval_is_raw_with_the_reason(apps):
@@ -273,18 +288,19 @@ def test_history_before_the_origin_is_read_raw(apps, copy_db, slugs):
     """A refresher that started at ``ROLLUP_HISTORY_DAYS`` holds nothing before its origin:
     the planned answer still equals the raw one (rows before the origin are read live)."""
     conn, _, schema = copy_db
-    origin = WATERMARK - dt.timedelta(days=8)
     with conn.cursor() as cursor:
         saved = {}
         for rollup in CATALOG.rollups.values():
-            table = rollup.table(schema)
+            table, origin = rollup.table(schema), rollup.floor(WATERMARK - dt.timedelta(days=8))
             cursor.execute(
                 f"CREATE TEMPORARY TABLE saved_{rollup.name} SELECT * FROM {table} WHERE bucket < %s",
                 (origin,),
             )
             cursor.execute(f"DELETE FROM {table} WHERE bucket < %s", (origin,))
+            cursor.execute(
+                f"UPDATE `{schema}`.rollup_state SET origin = %s WHERE rollup = %s", (origin, rollup.name)
+            )
             saved[rollup.name] = table
-        cursor.execute(f"UPDATE `{schema}`.rollup_state SET origin = %s", (origin,))
         conn.commit()
     try:
         for body in _dashboard_bodies(slugs):

@@ -87,11 +87,13 @@ def test_rollups_and_entry_blocks_load_as_frozen_objects():
 
 def test_shipped_catalog_declares_the_rollups_the_dashboards_need():
     catalog = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
-    assert {"annotation_activity", "task_events"} == set(catalog.rollups)
+    assert {"annotation_activity", "task_events", "labeller_days"} == set(catalog.rollups)
     served = {e.name: e.rollup.rollup for e in catalog.entries.values() if e.rollup}
     assert served["labels_created"] == "annotation_activity"
     assert served["tasks_created"] == "task_events"
     assert served["task_backlog"] == "task_events"
+    assert served["active_labellers"] == served["top_labellers"] == "labeller_days"
+    assert catalog.entries["top_labellers"].rollup.passthrough == {"limit"}
 
 
 def test_bucket_macros_bind_their_values():
@@ -134,7 +136,10 @@ def test_definition_hash_follows_the_content_not_the_lateness():
             ENTRY_ROLLUP_SQL.replace("FROM", "$__bucketRange FROM"),
             "belongs in a rollup's SQL",
         ),
-        ([*BLOCK, "params"], {}, "uses parameter 'channel', not mapped by rollup.params"),
+        ([*BLOCK, "params"], {}, "uses parameter 'channel', neither mapped by rollup.params"),
+        ([*BLOCK, "passthrough"], ["nope"], "rollup.passthrough: 'nope' is not a parameter of the entry"),
+        ([*BLOCK, "passthrough"], ["channel"], "'channel' is also mapped to a dimension in params"),
+        ([*BLOCK, "passthrough"], "channel", "metrics.signups.rollup.passthrough"),
         (
             ["metrics", "signups", "min_interval"],
             "1m",

@@ -42,7 +42,8 @@ def build_rollups(
     chunk: dt.timedelta | None = None,
     reuse: bool = False,
 ) -> dict[str, int]:
-    """Every rollup rebuilt from scratch over ``[since, watermark)``; rows written per rollup.
+    """Every rollup rebuilt from scratch over ``[since, watermark)``, both floored to the
+    rollup's grain as the refresher floors them; rows written per rollup.
 
     ``conn`` uses the source database as its current database (the rollup SQL names
     the source tables unqualified) and a UTC session. ``chunk`` aggregates that much
@@ -55,9 +56,10 @@ def build_rollups(
         # Keep the aggregation's temporary tables in memory.
         cursor.execute("SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824")
         for rollup in rollups:
-            if reuse and _built(cursor, rollup, schema, watermark):
+            span = (rollup.floor(since), rollup.floor(watermark))
+            if reuse and _built(cursor, rollup, schema, span[1]):
                 continue
-            written[rollup.name] = _build_one(cursor, rollup, schema, (since, watermark), chunk)
+            written[rollup.name] = _build_one(cursor, rollup, schema, span, chunk)
             conn.commit()
     conn.commit()
     return written
@@ -95,8 +97,10 @@ def _build_one(
 
 
 def refresh_window(conn, rollup: Rollup, schema: str, start: dt.datetime, end: dt.datetime) -> int:
-    """Re-aggregate the buckets in ``[start, end)`` and set the watermark to ``end``."""
+    """Re-aggregate the buckets in ``[start, end)`` (floored to the grain) and set the
+    watermark to ``end``."""
     table = rollup.table(schema)
+    start, end = rollup.floor(start), rollup.floor(end)
     bound = compile_rollup_sql(rollup, start, end)
     with conn.cursor() as cursor:
         cursor.execute("START TRANSACTION")

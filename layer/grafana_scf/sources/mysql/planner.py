@@ -114,9 +114,11 @@ class RollupPlanner:
         if reason is not None or state is None or state.watermark is None:
             return _raw((fallback or run)(raw), reason or "no watermark", state_sql)
         adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
-        if raw.used_macros & _WHOLE_RANGE_MACROS or "timeFilter" not in raw.used_macros:
-            return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql)
-        return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
+        range_only = "timeFilter" in raw.used_macros and not raw.used_macros & _WHOLE_RANGE_MACROS
+        if range_only and entry.format == "timeseries":
+            return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
+        since = from_epoch(context.time_range.from_ms // 1000) if range_only else None
+        return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql, since)
 
     # -- eligibility -------------------------------------------------------------
 
@@ -134,7 +136,7 @@ class RollupPlanner:
                 "",
             )
         for name, value in values.items():
-            if name not in spec.params and value not in (None, "", [], ()):
+            if name not in spec.params and name not in spec.passthrough and value not in (None, "", [], ()):
                 return f"parameter {name!r} does not map to a dimension of {rollup.name}", ""
         for key in keys:
             if key not in spec.adhoc:
@@ -212,14 +214,17 @@ class RollupPlanner:
         adhoc: tuple[ColumnFilter, ...],
         run: Runner,
         state_sql: str,
+        since: dt.datetime | None = None,
     ) -> PlannedAnswer:
+        """``since``: the range start, for an entry that reads nothing before it (a table
+        over the range): the derived table then holds nothing earlier either."""
         assert state.watermark is not None
         width_s = context.interval_ms // 1000 if entry.format == "timeseries" else None
         if width_s is None:
             # A table compares ``bucket`` with the range only: the whole span is one interval.
             width_s = 2**31
         table, params = self.real_time_table(
-            rollup, state.watermark, context.time_range, width_s, state.origin
+            rollup, state.watermark, context.time_range, width_s, state.origin, since
         )
         ctx = _Context(context.time_range, context.interval_ms, adhoc, table)
         bound = _compile(entry.rollup.sql, ctx, values)  # type: ignore[union-attr]
@@ -234,8 +239,10 @@ class RollupPlanner:
         tr: TimeRange,
         width_s: int | None,
         origin: dt.datetime = _EPOCH,
+        since: dt.datetime | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """``$__rollupTable`` as a derived table: stored buckets, live edges and tail.
+        """``$__rollupTable`` as a derived table: stored buckets, live edges and tail
+        (from ``since`` on when given, else from the beginning).
 
         Stored rows are collapsed as the entry can tell no difference: those before the
         grain bucket holding ``from`` into one row per dimension values (dated their
@@ -247,8 +254,8 @@ class RollupPlanner:
         from_bucket = from_epoch(tr.from_s - tr.from_s % rollup.grain_s)
         parts: list[str] = []
         params: dict[str, Any] = {}
-        stored_from = _EPOCH
-        for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr, origin)):
+        stored_from = since or _EPOCH
+        for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr, origin, since)):
             if start > stored_from:
                 before = start <= from_bucket
                 parts.append(
@@ -272,18 +279,24 @@ def state_statement(schema: str) -> str:
 
 
 def _live_ranges(
-    rollup: Rollup, watermark: dt.datetime, tr: TimeRange, origin: dt.datetime = _EPOCH
+    rollup: Rollup,
+    watermark: dt.datetime,
+    tr: TimeRange,
+    origin: dt.datetime = _EPOCH,
+    since: dt.datetime | None = None,
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Everything before the rollup's origin (not in the table), the grain buckets holding
-    ``from`` and ``to`` (when inside ``[origin, watermark)``), then the watermark on."""
+    ``from`` and ``to`` (when inside ``[origin, watermark)``), then the watermark on; with
+    ``since``, only from there (the bucket holding it read from ``since``, not its start)."""
     grain = rollup.grain_s
-    edges = [(_EPOCH, origin)] if origin > _EPOCH else []
+    low = since or _EPOCH
+    edges = [(low, origin)] if origin > low else []
     for second in (tr.from_ms // 1000, tr.to_ms // 1000):
         start = from_epoch(second - second % grain)
         end = from_epoch(second - second % grain + grain)
         if start >= origin and end <= watermark and (not edges or edges[-1][1] <= start):
-            edges.append((start, end))
-    edges.append((watermark, _FOREVER))
+            edges.append((max(start, low), end))
+    edges.append((max(watermark, low), _FOREVER))
     return edges
 
 

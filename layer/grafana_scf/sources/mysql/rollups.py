@@ -68,6 +68,11 @@ ENTRY_ROLLUP_SCHEMA: dict[str, Any] = {
     "properties": {
         "from": {"type": "string", "pattern": ROLLUP_NAME},
         "params": _MAPPING,
+        "passthrough": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": ROLLUP_NAME},
+        },
         "adhoc": _MAPPING,
         "sql": {"type": "string", "minLength": 1},
     },
@@ -134,6 +139,8 @@ class EntryRollup:
     sql: str
     params: Mapping[str, str] = field(default_factory=dict)  # entry parameter -> dimension
     adhoc: Mapping[str, str] = field(default_factory=dict)  # ad hoc key -> dimension
+    passthrough: frozenset[str] = frozenset()
+    """Parameters the rollup SQL uses as the raw SQL does, not as a filter (e.g. a row limit)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,7 @@ def entry_rollup(raw: Mapping[str, Any] | None) -> EntryRollup | None:
         sql=raw["sql"],
         params=MappingProxyType(dict(raw.get("params") or {})),
         adhoc=MappingProxyType(dict(raw.get("adhoc") or {})),
+        passthrough=frozenset(raw.get("passthrough") or ()),
     )
 
 
@@ -258,6 +266,11 @@ def check_entry_rollup(entry: Entry, rollups: Mapping[str, Rollup], where: str) 
         raise CatalogError(f"{where}.from: no rollup named {spec.rollup!r} (rollups: {known})")
     _check_mapping(spec.params, entry.params, rollup, f"{where}.params", "not a parameter of the entry")
     _check_mapping(spec.adhoc, entry.adhoc, rollup, f"{where}.adhoc", "not an ad hoc key of the entry")
+    for name in sorted(spec.passthrough):
+        if name not in entry.params:
+            raise CatalogError(f"{where}.passthrough: {name!r} is not a parameter of the entry")
+        if name in spec.params:
+            raise CatalogError(f"{where}.passthrough: {name!r} is also mapped to a dimension in params")
     if entry.format == "timeseries":
         if entry.min_interval_ms % rollup.grain_ms:
             raise CatalogError(
@@ -294,12 +307,18 @@ def _dry_compile_entry_sql(entry: Entry, spec: EntryRollup, rollup: Rollup, wher
         raise CatalogError(f"{where}.sql: {exc}") from None
     if "rollupTable" not in bound.used_macros:
         raise CatalogError(f"{where}.sql: never reads $__rollupTable")
-    used_unmapped = sorted((bound.used_params - set(spec.params)) & set(entry.params))
+    used_unmapped = sorted((bound.used_params - set(spec.params) - spec.passthrough) & set(entry.params))
     if used_unmapped:
-        raise CatalogError(f"{where}.sql: uses parameter {used_unmapped[0]!r}, not mapped by rollup.params")
+        raise CatalogError(
+            f"{where}.sql: uses parameter {used_unmapped[0]!r}, neither mapped by rollup.params "
+            "nor listed in rollup.passthrough"
+        )
     unused = sorted(set(spec.params) - bound.used_params)
     if unused:
         raise CatalogError(f"{where}.params.{unused[0]}: mapped but the rollup SQL never uses it")
+    unused = sorted(spec.passthrough - bound.used_params)
+    if unused:
+        raise CatalogError(f"{where}.passthrough: {unused[0]!r} is listed but the rollup SQL never uses it")
     if spec.adhoc and "adhocFilters" not in bound.used_macros:
         raise CatalogError(f"{where}: maps ad hoc keys but the SQL has no $__adhocFilters()")
     if ROLLUP_SQL_MACROS & bound.used_macros:
