@@ -4,9 +4,13 @@ The machine's server (``MYSQL_HOST``:``MYSQL_PORT``) is shared by every checkout
 the same time: a test never stops it, restarts it or changes a GLOBAL setting on it. A
 test that needs a server to die, come back or log every statement gets this one instead:
 ``mariadbd`` on a datadir bootstrapped by ``mariadb-install-db`` in a fresh temporary
-folder, with its own socket, pid file and a free port on 127.0.0.1, started with
-``--no-defaults`` so that nothing of the machine's configuration (its pid file, socket,
-port or datadir) is ever read. Root logs in over TCP without a password.
+folder, with its own socket, pid file, temporary-file folder and a free port on
+127.0.0.1, started with ``--no-defaults`` so that nothing of the machine's configuration
+(its pid file, socket, port or datadir) is ever read. Its own ``--tmpdir`` matters: at
+start-up a server deletes every ``#sql*`` file in its tmpdir, which in the shared ``/tmp``
+would be the machine server's temporary tables in use ("Error on delete of
+'/tmp/#sql-temptable-…'" in whatever query owned them). Root logs in over TCP without a
+password.
 
     with private_mariadb() as server:
         server.restart()
@@ -81,6 +85,7 @@ class PrivateMariaDB:
         self.socket = root / "mysqld.sock"
         self.pid_file = root / "mysqld.pid"
         self.error_log = root / "error.log"
+        self.tmpdir = root / "tmp"
         self.port = free_port()
         self.host, self.admin_user, self.admin_password = HOST, ADMIN_USER, ""
         self._process: subprocess.Popen | None = None
@@ -100,8 +105,10 @@ class PrivateMariaDB:
         return server
 
     def _install(self) -> None:
+        self.tmpdir.mkdir(exist_ok=True)
         command = [
             _tool("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
             *self._user_option(),
         ]  # fmt: skip
@@ -118,6 +125,7 @@ class PrivateMariaDB:
         return [
             _tool("mariadbd"), "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--pid-file={self.pid_file}", f"--log-error={self.error_log}", f"--port={self.port}",
+            f"--tmpdir={self.tmpdir}",
             f"--bind-address={HOST}", *self._user_option(), *SERVER_OPTIONS,
         ]  # fmt: skip
 
