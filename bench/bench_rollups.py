@@ -1,7 +1,8 @@
 """Rollup planning: the Business overview refresh at 1, 7, 30 and 90 days, raw and planned.
 
-Every request of ``business-overview.json`` as Grafana sends it (``tests/grafana_files``),
-answered by the business function in-process, one at a time, on a ``--large`` demo
+Every request of ``business-overview.json`` as Grafana sends it (Grafana's own dashboard
+engine opens it under Node against the business function served by the local runner,
+as ``bench_dashboard.py`` does), replayed to the function in-process, one at a time, on a ``--large`` demo
 database whose rollups this script builds first (the full build of
 ``tests/support/rollups.py``: ``INSERT … SELECT`` of each rollup's SQL up to the current
 hour, and ``rollup_state``). Both sides run in this one process on the same data:
@@ -35,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dashboard import bodies, percentile, scene_of  # noqa: E402
+from bench_dashboard import grafana_bodies, percentile  # noqa: E402
 
 from grafana_scf.app import create_app  # noqa: E402
+from labelhub_tools.local import start_runner  # noqa: E402
+from support.grafana_scenes import GRAFANA_LINES  # noqa: E402
 from support.rollups import build_rollups  # noqa: E402
 
 RANGES = ("1d", "7d", "30d", "90d")
@@ -64,15 +67,25 @@ def handle(app, path: str, body: dict) -> tuple[int, object, float]:
     return response["statusCode"], json.loads(response["body"]), time.perf_counter() - started
 
 
-def work_for(app, span: str) -> list[dict]:
-    dashboard = json.loads((ROOT / "dashboards" / "business-overview.json").read_text())
-    dashboard["time"] = {"from": f"now-{span}", "to": "now"}
-
-    def options(variable: dict) -> list[str]:
-        _, answer, _ = handle(app, "/variable", {"payload": {"target": variable["query"]["query"]}})
-        return [o["__value"] for o in answer]  # type: ignore[union-attr]
-
-    return bodies(dashboard, scene_of(dashboard, options))
+def grafana_work(database: str, schema: str, spans: list[str], line: str) -> dict[str, list[dict]]:
+    """Per range, the /query bodies Grafana's scenes send on opening the dashboard at it,
+    against the business function (planned) on ``database`` served by the local runner."""
+    environ = {
+        "PATH": os.environ.get("PATH", ""),
+        "MYSQL_HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+        "MYSQL_USER": os.environ.get("MYSQL_ADMIN_USER", "root"),
+        "MYSQL_PASSWORD": os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+        "MYSQL_DATABASE": database,
+        "ROLLUP_SCHEMA": schema,
+    }
+    work = {}
+    with start_runner(ROOT, functions=["business"], max_instances=4, environ=environ) as runner:
+        url = runner.function_url("business").rstrip("/")
+        for span in spans:
+            dashboard = json.loads((ROOT / "dashboards" / "business-overview.json").read_text())
+            dashboard["time"] = {"from": f"now-{span}", "to": "now"}
+            work[span] = grafana_bodies(dashboard, url, line, require_ok=False)
+    return work
 
 
 def refresh(app, work: list[dict]) -> tuple[float, int, list[float], dict[str, int]]:
@@ -94,10 +107,9 @@ def refresh(app, work: list[dict]) -> tuple[float, int, list[float], dict[str, i
 
 
 def concurrent(
-    database: str, schema: str, planning: bool, clients: int, span: str
+    database: str, schema: str, planning: bool, clients: int, work: list[dict]
 ) -> tuple[list[float], int]:
     apps = [make_app(database, schema, planning, 10_000) for _ in range(clients)]
-    work = work_for(apps[0], span)
     latencies: list[float] = []
     stopped = [0]
     lock = threading.Lock()
@@ -155,6 +167,7 @@ def main() -> int:
         "--stages", default="ranges,concurrent", help="ranges (planned and raw by range), concurrent, or both"
     )
     parser.add_argument("--watermark", help="build the rollups up to this hour (default: the current hour)")
+    parser.add_argument("--grafana-line", choices=GRAFANA_LINES, default=GRAFANA_LINES[-1])
     args = parser.parse_args()
     global WATERMARK
     WATERMARK = dt.datetime.fromisoformat(args.watermark) if args.watermark else None
@@ -165,18 +178,18 @@ def main() -> int:
         build(planned, args.database, schema)
 
     if "ranges" in args.stages:
-        by_range(planned, args)
+        by_range(planned, args, grafana_work(args.database, schema, list(RANGES), args.grafana_line))
     planned.source.database.close()
     if "concurrent" in args.stages:
         by_clients(args, schema)
     return 0
 
 
-def by_range(planned, args) -> None:
+def by_range(planned, args, work_by_span: dict[str, list[dict]]) -> None:
     schema = planned.source.planner.schema
     results = {}
     for span in RANGES:
-        work = work_for(planned, span)
+        work = work_by_span[span]
         refresh(planned, work)  # warm
         runs = [refresh(planned, work) for _ in range(args.refreshes)]
         seconds = statistics.median(r[0] for r in runs)
@@ -190,10 +203,10 @@ def by_range(planned, args) -> None:
     raw = make_app(args.database, schema, False, 3_600_000)
     raw_results = {}
     for span in ("1d", "90d"):
-        seconds, _, latencies, _ = refresh(raw, work_for(raw, span))
+        seconds, _, latencies, _ = refresh(raw, work_by_span[span])
         raw_results[span] = seconds
         print(f"raw     {span:>3}: refresh {seconds * 1e3:8.1f} ms (time limit lifted); "
-              f"slowest: {slowest(work_for(raw, span), latencies)}")  # fmt: skip
+              f"slowest: {slowest(work_by_span[span], latencies)}")  # fmt: skip
     raw.source.database.close()
 
     print(f"planned 90d / planned 1d = {results['90d'] / results['1d']:.2f} (target <= 1.3)")
@@ -214,13 +227,25 @@ def by_clients(args, schema: str) -> None:
             app = make_app(database, schema, True, 10_000)
             build(app, database, schema)
             app.source.database.close()
+    span = args.concurrent_range
+    work = grafana_work(database, schema, [span], args.grafana_line)[span]
     for planning in (True, False):
-        latencies, stopped = concurrent(database, schema, planning, args.clients, args.concurrent_range)
+        latencies, stopped = concurrent(database, schema, planning, args.clients, work)
         label = "planned" if planning else "raw    "
         p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
         where = f"{args.clients} clients at {args.concurrent_range} on {database}"
         print(f"{label} {where}: per request p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
               f"stopped by the time limit: {stopped} of {len(latencies)}")  # fmt: skip
+        print(f"        slowest targets (p99): {slowest_targets(work, latencies)}")
+
+
+def slowest_targets(work: list[dict], latencies: list[float], count: int = 5) -> str:
+    """Each target's p99 over every client's refreshes (latencies in work order, per client)."""
+    by_target: dict[str, list[float]] = {}
+    for index, seconds in enumerate(latencies):
+        by_target.setdefault(work[index % len(work)]["targets"][0]["target"], []).append(seconds)
+    worst = sorted(((percentile(v, 0.99), k) for k, v in by_target.items()), reverse=True)[:count]
+    return ", ".join(f"{name} {seconds * 1e3:.0f} ms" for seconds, name in worst)
 
 
 if __name__ == "__main__":
