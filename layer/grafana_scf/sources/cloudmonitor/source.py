@@ -31,6 +31,7 @@ from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.series import SeriesRunner
 from grafana_scf.sources.cloudmonitor.shaping import annotation_frame
+from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
 
@@ -43,7 +44,8 @@ class CloudMonitorSource:
     def __init__(
         self, catalog: Catalog, api: CloudApi, settings: Settings, clock: Callable[[], float] = time.time
     ) -> None:
-        """``clock`` (wall-clock seconds) drives the series cache and the slot grid; tests inject it."""
+        """``clock`` (wall-clock seconds) drives the series caches and the slot grid; tests inject it.
+        With ``REDIS_URL`` (the API's store) the series cache has a second, shared level."""
         self.catalog = catalog
         self.api = api
         self.shared = api.shared  # the health answer reports the shared rate limit's store
@@ -51,7 +53,10 @@ class CloudMonitorSource:
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
         self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
-        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache)
+        self.shared_series = None
+        if api.shared is not None and api.shared.enabled:
+            self.shared_series = SharedSeries(api.shared, api.endpoint.describe(), clock)
+        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache, self.shared_series)
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
     @classmethod
