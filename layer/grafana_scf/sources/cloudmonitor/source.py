@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_scf.errors import BadRequestError, ServiceError
 from grafana_scf.frames import Frame
@@ -31,7 +31,9 @@ from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.series import SeriesRunner
 from grafana_scf.sources.cloudmonitor.shaping import annotation_frame
-from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
+
+if TYPE_CHECKING:
+    from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
 
@@ -53,9 +55,7 @@ class CloudMonitorSource:
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
         self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
-        self.shared_series = None
-        if api.shared is not None and api.shared.enabled:
-            self.shared_series = SharedSeries(api.shared, api.endpoint.describe(), clock)
+        self.shared_series = _shared_series(api, clock)
         fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache, self.shared_series)
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
@@ -231,3 +231,12 @@ class CloudMonitorSource:
 
     def tag_values(self, key: str, filters: tuple[AdhocFilter, ...]) -> list[dict[str, str]]:
         raise BadRequestError(f"no ad hoc filter key {key!r}: Cloud Monitor offers none")
+
+
+def _shared_series(api: CloudApi, clock: Callable[[], float]) -> SharedSeries | None:
+    """The series cache's shared level when the API has a store (``REDIS_URL``); loaded only then."""
+    if api.shared is None or not api.shared.enabled:
+        return None
+    from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
+
+    return SharedSeries(api.shared, api.endpoint.describe(), clock)
