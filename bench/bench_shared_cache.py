@@ -10,14 +10,15 @@ the Tencent Cloud API emulator (its own process) enforcing the account's rate li
 20 calls/s. Three runs, one after another, same load:
 
 - ``per instance``: no ``REDIS_URL`` (each instance its own cache and token bucket);
-- ``redis``: a private redis-server (never the machine's): shared pieces, coalescing,
-  one rate limit per account;
+- ``redis``: a private redis-server (never the machine's): shared pieces and Cloud
+  Monitor series, coalescing, one rate limit per account;
 - ``redis, aligned``: the same with ``ALIGN_RANGE_START`` (first buckets whole).
 
 Measured: MySQL statements (``SELECT``s counted by a TCP proxy of ours in front of
 MariaDB) per business panel per refresh window; Cloud Monitor calls per second (the
-emulator's counters, read every second) and RequestLimitExceeded answers; p50/p99 per
-panel. Printed as ratios against the per-instance run.
+emulator's counters, read every second), GetMonitorData calls alone (what the series
+caches save) and RequestLimitExceeded answers; p50/p99 per panel. Printed as ratios
+against the per-instance run.
 
     .venv/bin/python bench/bench_shared_cache.py [--viewers 10] [--seconds 60] [--period 10]
 """
@@ -207,6 +208,10 @@ class CallRate:
         refused = sum(a.get("outcomes", {}).get("RequestLimitExceeded", 0) for a in actions)
         return calls, refused
 
+    def series_calls(self) -> int:
+        """GetMonitorData calls alone (what the series caches and coalescing save)."""
+        return self.emulator.stats()["actions"].get("GetMonitorData", {}).get("calls", 0)
+
     def _watch(self) -> None:
         last = self.totals()[0]
         while not self._stop.wait(1.0):
@@ -273,6 +278,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
             with CallRate(emulator) as rate:
                 load.run(args.seconds)
             calls, refused = rate.totals()
+            series_calls = rate.series_calls()
     windows = args.seconds / args.period
     business_panels = sum(fn == "business" for fn, _, _ in load.requests)
     return {
@@ -281,6 +287,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
         "windows": windows,
         "business_panels": business_panels,
         "calls": calls,
+        "series_calls": series_calls,
         "refused": refused,
         "peak_calls_s": max(rate.per_second, default=0),
         "latencies": load.latencies,
@@ -295,16 +302,19 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
           f"Cloud Monitor limit {args.cm_limit} calls/s")  # fmt: skip
     for r in results:
         r["statements_per_panel_window"] = r["statements"] / (r["business_panels"] * r["windows"])
-    print(f"\n{'run':<16}{'SELECTs':>9}{'per panel/window':>18}{'CM calls':>10}{'peak/s':>8}"
-          f"{'mean/s':>8}{'refused':>9}{'failed':>8}")  # fmt: skip
+    print(f"\n{'run':<16}{'SELECTs':>9}{'per panel/window':>18}{'CM calls':>10}{'GetMonitorData':>16}"
+          f"{'peak/s':>8}{'mean/s':>8}{'refused':>9}{'failed':>8}")  # fmt: skip
     for r in results:
-        mean, calls = r["calls"] / args.seconds, f"{r['calls']:>10}{r['peak_calls_s']:>8}"
+        mean = r["calls"] / args.seconds
+        calls = f"{r['calls']:>10}{r['series_calls']:>16}{r['peak_calls_s']:>8}"
         print(f"{r['label']:<16}{r['statements']:>9}{r['statements_per_panel_window']:>18.2f}"
               f"{calls}{mean:>8.1f}{r['refused']:>9}{r['failures']:>8}")  # fmt: skip
     for r in results[1:]:
         ratio = r["statements"] / max(1, base["statements"])
-        print(f"{r['label']}: statements / per instance = {ratio:.3f}; RequestLimitExceeded {r['refused']} "
-              f"against {base['refused']}")  # fmt: skip
+        series_ratio = r["series_calls"] / max(1, base["series_calls"])
+        print(f"{r['label']}: statements / per instance = {ratio:.3f}; "
+              f"GetMonitorData / per instance = {series_ratio:.3f}; "
+              f"RequestLimitExceeded {r['refused']} against {base['refused']}")  # fmt: skip
     print(f"\n{'panel':<42}" + "".join(f"{r['label'] + ' p50/p99 ms':>30}" for r in results))
     for key in sorted(base["latencies"]):
         cells = []

@@ -40,3 +40,23 @@ def _raw_answers_only(monkeypatch):
     """These tests count the statements the shared cache saves; rollup planning (its own state
     lookup per request, tested in tests/test_rollup_planner.py) is off for them."""
     monkeypatch.setenv("ROLLUP_PLANNING", "false")
+
+
+@pytest.fixture
+def make_cloudmonitor_app(emulator, monkeypatch):
+    """Build Cloud Monitor apps on the session's emulator (explicit demo keys, no proxies);
+    the emulator is reset (faults, counters) after the test."""
+    from grafana_scf.app import create_app
+    from support.events import PROXY_VARIABLES, ROLE_VARIABLES
+
+    from .cloudmonitor_helpers import CM_INDEX, cm_settings
+
+    for name in PROXY_VARIABLES + ROLE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    emulator.reset()
+
+    def make(**overrides):
+        return create_app(CM_INDEX, **cm_settings(emulator, **overrides))
+
+    yield make
+    emulator.reset()

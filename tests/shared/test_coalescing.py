@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,44 +11,10 @@ import pytest
 from support.tcpproxy import TcpProxy
 
 from .helpers import END, HOUR, body, count_statements, post
+from .instances import results, start_instances
 
 WORKER = Path(__file__).with_name("coalesce_worker.py")
-TESTS = Path(__file__).resolve().parents[1]
 INSTANCES = 4
-
-
-def start_instances(tmp_path: Path, settings: dict, request: dict, count: int = INSTANCES):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])}
-    go = tmp_path / "go"
-    processes = []
-    for index in range(count):
-        ready = tmp_path / f"ready-{index}"
-        command = [
-            sys.executable,
-            str(WORKER),
-            json.dumps(settings),
-            json.dumps(request),
-            str(ready),
-            str(go),
-        ]
-        processes.append(
-            (ready, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
-        )
-    for ready, process in processes:
-        while not ready.exists():
-            assert process.poll() is None, process.stderr.read().decode()
-            time.sleep(0.02)
-    go.touch()
-    return [process for _, process in processes]
-
-
-def results(processes) -> list[dict]:
-    out = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr.decode()
-        out.append(json.loads(stdout.decode().strip().splitlines()[-1]))
-    return out
 
 
 def test_instances_asking_the_same_table_at_once_make_one_statement(
@@ -62,7 +25,7 @@ def test_instances_asking_the_same_table_at_once_make_one_statement(
     upstream = (db_settings["MYSQL_HOST"], int(db_settings["MYSQL_PORT"]))
     with TcpProxy(upstream, stall_on=b"ORDER BY t.status") as proxy:
         settings = {**db_settings, "MYSQL_PORT": proxy.port, "REDIS_URL": redis_clean.url}
-        processes = start_instances(tmp_path, settings, request)
+        processes = start_instances(tmp_path, WORKER, settings, request, INSTANCES)
         assert proxy.held.wait(60), "no instance sent the statement"
         time.sleep(1.0)  # the other instances find the lock taken and wait for the result
         proxy.resume()
@@ -83,7 +46,9 @@ def test_instances_asking_the_same_series_at_once_fetch_each_piece_once(
     assert post(alone, "/query", request) == expected
     statements_alone = counter.count
     redis_clean.client().flushall()
-    processes = start_instances(tmp_path, {**db_settings, "REDIS_URL": redis_clean.url}, request)
+    processes = start_instances(
+        tmp_path, WORKER, {**db_settings, "REDIS_URL": redis_clean.url}, request, INSTANCES
+    )
     answers = results(processes)
     assert sum(a["statements"] for a in answers) == statements_alone
     for answer in answers:

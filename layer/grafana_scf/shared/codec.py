@@ -72,6 +72,12 @@ def _checksum(text: bytes) -> bytes:
     return hashlib.sha256(text).hexdigest()[:16].encode()
 
 
+def digest(*parts: Any) -> str:
+    """A key's digest of ``parts`` (plain JSON, anything else by ``repr``): never the parts themselves."""
+    text = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
 def decode(raw: bytes) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     """The document and rows ``encode`` wrote; ``CodecError`` for anything else."""
     try:

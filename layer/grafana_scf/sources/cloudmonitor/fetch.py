@@ -1,14 +1,16 @@
-"""GetMonitorData for many instances: cache first, then batched calls in parallel.
+"""GetMonitorData for many instances: caches first, then batched calls in parallel.
 
-Series already cached cost nothing. The rest are cut into batches (at most the
-plan's batch size per call): ``plan`` says which calls would be made, so the
-caller can check them against the request's caps before the first one, and ``run``
-makes them on a small thread pool (each task in a copy of the request's context,
-so it sees the request's deadline); every call goes
-through ``CloudApi`` (token bucket, retries). DataPoints are matched back to
-instances by their Dimensions, never by order. A response without DataPoints
-(``None``) is an error; an instance with no DataPoint, or an empty one, has no
-data. Failed batches are reported together, naming their instances.
+Series already cached cost nothing: the instance's memory first, then (with
+``REDIS_URL``) the series shared by every instance in Redis (``shared_series``). The
+rest are cut into batches (at most the plan's batch size per call): ``plan`` says which
+calls would be made, so the caller can check them against the request's caps before the
+first one, and ``run`` makes them on a small thread pool (each task in a copy of the
+request's context, so it sees the request's deadline); every call goes through
+``CloudApi`` (token bucket, retries) and, with Redis, is coalesced with the same batch's
+call on other instances. What a call answers is kept in both caches. DataPoints are
+matched back to instances by their Dimensions, never by order. A response without
+DataPoints (``None``) is an error; an instance with no DataPoint, or an empty one, has
+no data. Failed batches are reported together, naming their instances.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from grafana_scf.sources.cloudmonitor.api import ApiFailure, CallStats, CloudApi
 from grafana_scf.sources.cloudmonitor.cache import TtlCache, series_ttl
 from grafana_scf.sources.cloudmonitor.catalog import STATISTIC_BITS
+
+if TYPE_CHECKING:
+    from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
 BEIJING = "+08:00"
@@ -66,11 +72,15 @@ class Window:
             params["SpecifyStatistics"] = STATISTIC_BITS[self.statistic][0]
         return params
 
-    def cache_key(self, series: Series) -> tuple[object, ...]:
+    def question(self) -> tuple[object, ...]:
+        """The window's part of a series' cache key (everything but the dimensions)."""
         return (
             self.region, self.namespace, self.metric.lower(), self.period, self.statistic,
-            self.first_slot, self.last_slot, series.dimensions,
+            self.first_slot, self.last_slot,
         )  # fmt: skip
+
+    def cache_key(self, series: Series) -> tuple[object, ...]:
+        return (*self.question(), series.dimensions)
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class FetchResult:
 
     points: dict[Dimensions, Points] = field(default_factory=dict)
     cache_hits: int = 0
+    shared_hits: int = 0  # of cache_hits: from Redis (stored, or another instance's call)
     failures: list[BatchFailure] = field(default_factory=list)
 
 
@@ -129,13 +140,20 @@ def _key(dimensions: Iterable[Mapping[str, Any]], fold: bool = False) -> Dimensi
     return tuple(sorted((n.lower() if fold else n, v) for n, v in pairs))
 
 
-class Fetcher:
-    """Cached, batched, parallel GetMonitorData over one ``CloudApi``."""
+Answer = dict[Dimensions, Points] | ApiFailure
+"""What one batch's call gives: points by dimensions, or why it failed."""
 
-    def __init__(self, api: CloudApi, workers: int, cache: TtlCache) -> None:
+
+class Fetcher:
+    """Cached (memory, then Redis), batched, parallel GetMonitorData over one ``CloudApi``."""
+
+    def __init__(
+        self, api: CloudApi, workers: int, cache: TtlCache, shared: SharedSeries | None = None
+    ) -> None:
         self.api = api
         self.workers = workers
         self.cache = cache
+        self.shared = shared
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -148,25 +166,47 @@ class Fetcher:
     def plan(self, window: Window, series: Sequence[Series], batch_size: int) -> FetchPlan:
         """What is cached, and the batches of what is not: the calls ``run`` would make."""
         plan = FetchPlan(window)
+        missing = self._from_memory(plan, series)
+        if missing and self.shared is not None:
+            missing = self._from_shared(plan, missing, self.shared)
+        plan.batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+        return plan
+
+    def _from_memory(self, plan: FetchPlan, series: Sequence[Series]) -> list[Series]:
+        """The series this instance holds go into the plan's result; the others are returned."""
         missing: list[Series] = []
         for item in series:
-            cached = self.cache.get(window.cache_key(item))
+            cached = self.cache.get(plan.window.cache_key(item))
             if cached is None:
                 missing.append(item)
             else:
                 plan.result.points[item.dimensions] = cached
                 plan.result.cache_hits += 1
-        plan.batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
-        return plan
+        return missing
+
+    def _from_shared(self, plan: FetchPlan, series: list[Series], shared: SharedSeries) -> list[Series]:
+        """The series found in Redis (kept in memory for as long as they have left); the others."""
+        found = shared.read(plan.window, series)
+        for item in series:
+            if item.dimensions in found:
+                points, left_s = found[item.dimensions]
+                self.cache.put(plan.window.cache_key(item), points, left_s)
+                plan.result.points[item.dimensions] = points
+        plan.result.cache_hits += len(found)
+        plan.result.shared_hits += len(found)
+        return [item for item in series if item.dimensions not in found]
 
     def run(self, plan: FetchPlan, stats: CallStats, deadline: float, now_s: float) -> FetchResult:
         """Make the planned calls; failures are collected, not raised."""
         window, result = plan.window, plan.result
         ttl = series_ttl(window.last_slot, window.period, now_s)
-        for batch, outcome in self._run(window, plan.batches, stats, deadline):
+        for batch, (outcome, shared) in self._run(window, plan.batches, stats, deadline, ttl):
             if isinstance(outcome, ApiFailure):
                 result.failures.append(BatchFailure(batch, outcome))
                 continue
+            if shared:
+                result.cache_hits += len(batch)
+                result.shared_hits += len(batch)
             for item in batch:
                 points = outcome.get(item.dimensions, Points())
                 result.points[item.dimensions] = points
@@ -174,21 +214,28 @@ class Fetcher:
         return result
 
     def _run(
-        self, window: Window, batches: list[list[Series]], stats: CallStats, deadline: float
-    ) -> list[tuple[list[Series], dict[Dimensions, Points] | ApiFailure]]:
+        self, window: Window, batches: list[list[Series]], stats: CallStats, deadline: float, ttl: float
+    ) -> list[tuple[list[Series], tuple[Answer, bool]]]:
         if len(batches) <= 1:
-            return [(b, self._call_safely(window, b, stats, deadline)) for b in batches]
+            return [(b, self._fetch_batch(window, b, stats, deadline, ttl)) for b in batches]
         pool = self._executor()
         # Each task runs in a copy of the request's context: it sees the request's deadline.
-        futures: list[Future[dict[Dimensions, Points] | ApiFailure]] = [
-            pool.submit(contextvars.copy_context().run, self._call_safely, window, batch, stats, deadline)
-            for batch in batches
-        ]
+        futures: list[Future[tuple[Answer, bool]]] = []
+        for batch in batches:
+            context = contextvars.copy_context()
+            futures.append(pool.submit(context.run, self._fetch_batch, window, batch, stats, deadline, ttl))
         return [(batch, future.result()) for batch, future in zip(batches, futures)]
 
-    def _call_safely(
-        self, window: Window, batch: list[Series], stats: CallStats, deadline: float
-    ) -> dict[Dimensions, Points] | ApiFailure:
+    def _fetch_batch(
+        self, window: Window, batch: list[Series], stats: CallStats, deadline: float, ttl: float
+    ) -> tuple[Answer, bool]:
+        """The batch's answer, and whether it came from Redis (another instance's call)."""
+        call = partial(self._call_safely, window, batch, stats, deadline)
+        if self.shared is None:
+            return call(), False
+        return self.shared.fetch(window, batch, ttl, call)
+
+    def _call_safely(self, window: Window, batch: list[Series], stats: CallStats, deadline: float) -> Answer:
         try:
             answer = self.api.monitor("GetMonitorData", window.region, window.params(batch), stats, deadline)
             return match_points(answer, batch, window.statistic)

@@ -122,10 +122,11 @@ class SeriesRunner:
             result = self._fetch(metric, target, window, plan, stats, deadline, now_s)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info(
-            "%s %s: GetMonitorData region=%s period=%ds series=%d calls=%d cacheHits=%d retries=%d "
-            "failed=%d in %.0f ms",
+            "%s %s: GetMonitorData region=%s period=%ds series=%d calls=%d cacheHits=%d sharedHits=%d "
+            "retries=%d failed=%d in %.0f ms",
             query.ref_id, metric.name, window.region, window.period, len(target.series),
-            stats.of("GetMonitorData"), result.cache_hits, stats.retries, len(result.failures), elapsed_ms,
+            stats.of("GetMonitorData"), result.cache_hits, result.shared_hits, stats.retries,
+            len(result.failures), elapsed_ms,
         )  # fmt: skip
         if result.failures:
             raise failure_error(metric.name, window.region, result, len(target.series))

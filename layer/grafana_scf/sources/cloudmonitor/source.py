@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grafana_scf.errors import BadRequestError, ServiceError
 from grafana_scf.frames import Frame
@@ -32,6 +32,9 @@ from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.series import SeriesRunner
 from grafana_scf.sources.cloudmonitor.shaping import annotation_frame
 
+if TYPE_CHECKING:
+    from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
+
 log = logging.getLogger("grafana_scf.cloudmonitor")
 
 
@@ -43,7 +46,8 @@ class CloudMonitorSource:
     def __init__(
         self, catalog: Catalog, api: CloudApi, settings: Settings, clock: Callable[[], float] = time.time
     ) -> None:
-        """``clock`` (wall-clock seconds) drives the series cache and the slot grid; tests inject it."""
+        """``clock`` (wall-clock seconds) drives the series caches and the slot grid; tests inject it.
+        With ``REDIS_URL`` (the API's store) the series cache has a second, shared level."""
         self.catalog = catalog
         self.api = api
         self.shared = api.shared  # the health answer reports the shared rate limit's store
@@ -51,7 +55,8 @@ class CloudMonitorSource:
         self.inventory = Inventory(api, settings.cloud_api_list_ttl_s, self.region)
         self.metadata = Metadata(api, self.region)
         self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
-        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache)
+        self.shared_series = _shared_series(api, clock)
+        fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache, self.shared_series)
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
     @classmethod
@@ -226,3 +231,12 @@ class CloudMonitorSource:
 
     def tag_values(self, key: str, filters: tuple[AdhocFilter, ...]) -> list[dict[str, str]]:
         raise BadRequestError(f"no ad hoc filter key {key!r}: Cloud Monitor offers none")
+
+
+def _shared_series(api: CloudApi, clock: Callable[[], float]) -> SharedSeries | None:
+    """The series cache's shared level when the API has a store (``REDIS_URL``); loaded only then."""
+    if api.shared is None or not api.shared.enabled:
+        return None
+    from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
+
+    return SharedSeries(api.shared, api.endpoint.describe(), clock)

@@ -19,8 +19,6 @@ uncached. Every backend call goes through ``coalesced``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -28,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grafana_scf.shared.coalesce import coalesced
-from grafana_scf.shared.codec import CodecError, decode, encode
+from grafana_scf.shared.codec import CodecError, decode, digest, encode
 from grafana_scf.shared.pieces import Piece, PiecePlan, plan_pieces
 from grafana_scf.shared.store import SharedStore
 from grafana_scf.sources.mysql.catalog import Entry
@@ -71,11 +69,6 @@ def splittable(entry: Entry, bound: BoundSql) -> bool:
         and len(_GROUP_BY_INTERVAL.findall(entry.sql)) == 1
         and not _NOT_SPLITTABLE.search(entry.sql)
     )
-
-
-def digest(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 class SharedResults:
