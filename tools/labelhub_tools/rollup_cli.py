@@ -101,13 +101,17 @@ def _act(args: argparse.Namespace, refresher: Refresher) -> int:
 
 
 def print_status(rows: list[dict[str, Any]], out: TextIO) -> None:
-    """One line per rollup: name, grain, state, watermark, last tick."""
+    """One line per rollup: name, grain, state, watermark, last tick, snapshots (when kept)."""
     out.write(f"{'rollup':<22} {'grain':>6} {'state':<9} {'watermark (UTC)':<20} {'last tick':<30}\n")
     for row in rows:
         mark = row.get("watermark")
         tick = ""
         if row.get("refreshed_at"):
             tick = f"{row['buckets']} buckets, {row['rows_written']:,} rows, {row['tick_ms']} ms"
+        if "snapshots" in row:
+            last = row["last_snapshot"]
+            tick += f"; {row['snapshots']} snapshots every {row['snapshot_s']}s"
+            tick += f", last {last.isoformat(' ')}" if last else ""
         out.write(
             f"{row['rollup']:<22} {row['grain_s']:>5}s {row['state']:<9} "
             f"{mark.isoformat(' ') if mark else '-':<20} {tick}\n"

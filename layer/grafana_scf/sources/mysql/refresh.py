@@ -5,7 +5,8 @@ tick holding it: this one skips), then for each rollup: rebuilds its table when 
 catalog's definition hash differs from the stored one, and re-aggregates
 ``[watermark - lateness·grain, min(now floored to the grain, watermark + max buckets))``
 chunk by chunk, each chunk one transaction (DELETE of its bucket range, INSERT … SELECT,
-watermark advanced; chunks grow while quick and shrink when slow). It stops when the
+watermark advanced, the rollup's snapshots after the chunk recomputed; chunks grow while
+quick and shrink when slow). It stops when the
 time budget (the request's deadline, i.e. the SCF context's time limit less a margin)
 or the row bound runs out; the next tick resumes from the stored watermark. A crash
 loses at most the chunk in flight (rolled back), and a rerun rewrites the same buckets
@@ -325,13 +326,12 @@ class Refresher:
             store = RollupStore(conn, self.schema)
             store.ensure_state_table()
             states = store.states()
+            held = {
+                name: store.snapshot_summary(self.rollups[name]) for name in states if name in self.rollups
+            }
         finally:
             conn.close()
-        answer = []
-        for rollup in self.rollups.values():
-            state = states.get(rollup.name)
-            answer.append(status_row(rollup, state))
-        return answer
+        return [status_row(r, states.get(r.name), held.get(r.name)) for r in self.rollups.values()]
 
     def drop(self, only: Iterable[str] | None = None) -> list[str]:
         """Drop the rollup tables and their state (rebuilt from scratch on the next tick)."""

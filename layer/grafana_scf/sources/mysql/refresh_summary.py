@@ -52,8 +52,14 @@ class TickSummary:
         }
 
 
-def status_row(rollup: Rollup, state: RollupState | None) -> dict[str, Any]:
+def status_row(
+    rollup: Rollup, state: RollupState | None, snapshots: tuple[int, datetime | None] | None = None
+) -> dict[str, Any]:
+    """A rollup's status; ``snapshots``: (snapshots held, the latest boundary), when it keeps them."""
     row: dict[str, Any] = {"rollup": rollup.name, "grain_s": rollup.grain_s, "lateness": rollup.lateness}
+    if rollup.snapshot_ms:
+        held, last = snapshots or (0, None)
+        row.update(snapshot_s=rollup.snapshot_s, snapshots=held, last_snapshot=last)
     if state is None:
         return {**row, "state": "absent"}
     fresh = state.definition_hash == rollup.definition_hash and state.watermark is not None

@@ -6,7 +6,9 @@ aggregated, as of ``refreshed_at``; both grain boundaries; rows before the origi
 never read), and what the last tick did. A rollup's table
 is created from its SQL (``CREATE TABLE … SELECT … LIMIT 0`` infers the column types)
 with ``PRIMARY KEY (bucket, dimensions…)``. A chunk is rewritten in one transaction:
-DELETE of its bucket range, INSERT … SELECT of the aggregation, the state row updated.
+DELETE of its bucket range, INSERT … SELECT of the aggregation, the state row updated,
+and the rollup's snapshots after the chunk's start recomputed (``snapshots.py``), so a
+reader never sees stored buckets and snapshots that disagree.
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
+from grafana_scf.sources.mysql import snapshots
+from grafana_scf.sources.mysql.rollups import (
+    SNAPSHOT_SUFFIX,
+    STATE_TABLE,
+    Rollup,
+    compile_rollup_sql,
+    from_epoch,
+    quote_identifier,
+)
 
-STATE_TABLE = "rollup_state"
+__all__ = ["STATE_TABLE", "RollupShapeError", "RollupState", "RollupStore"]
 _STATE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
   rollup          VARCHAR(64) NOT NULL PRIMARY KEY,
   definition_hash CHAR(64) NOT NULL,
@@ -78,14 +88,17 @@ class RollupStore:
         return {row[0]: RollupState(*row) for row in rows}
 
     def table_exists(self, rollup: Rollup) -> bool:
+        """The rollup table, and its snapshot table when it declares snapshots, are there."""
+        names = [rollup.name] + ([rollup.name + SNAPSHOT_SUFFIX] if rollup.snapshot_ms else [])
         rows = self._run(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-            (self.schema, rollup.name),
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name IN %s",
+            (self.schema, names),
         )
-        return bool(rows[0][0])
+        return rows[0][0] == len(names)
 
     def rebuild(self, rollup: Rollup) -> None:
-        """Drop and recreate the table empty, the state row with a NULL watermark."""
+        """Drop and recreate the table (and the snapshot table) empty, the state row with a NULL
+        watermark."""
         table = rollup.table(self.schema)
         self._run(f"DROP TABLE IF EXISTS {table}")
         bound = compile_rollup_sql(rollup, from_epoch(0), from_epoch(rollup.grain_s))
@@ -96,6 +109,8 @@ class RollupStore:
         self._check_columns(rollup)
         key = ", ".join(quote_identifier(c) for c in ("bucket", *rollup.dimensions))
         self._run(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
+        for statement in snapshots.create_statements(rollup, self.schema):
+            self._run(statement)
         self._run(
             f"REPLACE INTO {self.state_table} (rollup, definition_hash, watermark) VALUES (%s, %s, NULL)",
             (rollup.name, rollup.definition_hash),
@@ -117,6 +132,8 @@ class RollupStore:
 
     def drop(self, name: str) -> None:
         self._run(f"DROP TABLE IF EXISTS {quote_identifier(self.schema)}.{quote_identifier(name)}")
+        if len(name + SNAPSHOT_SUFFIX) <= 64:
+            self._run(f"DROP TABLE IF EXISTS {snapshots.snapshot_table(name, self.schema)}")
         self._run(f"DELETE FROM {self.state_table} WHERE rollup = %s", (name,))
         self.conn.commit()
 
@@ -128,7 +145,9 @@ class RollupStore:
         watermark: datetime | None,
         origin: datetime | None,
     ) -> tuple[int, int]:
-        """Re-aggregate the buckets in ``[start, end)``, set the watermark and origin, in one transaction.
+        """Re-aggregate the buckets in ``[start, end)``, set the watermark and origin, and
+        recompute the snapshots after ``start`` (all of them when the origin moved), in one
+        transaction.
 
         Returns (rows written, rows the server read doing it).
         """
@@ -143,6 +162,8 @@ class RollupStore:
                     f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ({bound.text}) AS src",
                     bound.params,
                 )
+            if rollup.snapshot_ms and origin is not None and watermark is not None:
+                written += self._refresh_snapshots(rollup, start, watermark, origin)
             self._run(
                 f"UPDATE {self.state_table} SET watermark = %s, origin = %s, refreshed_at = UTC_TIMESTAMP() "
                 "WHERE rollup = %s",
@@ -153,6 +174,27 @@ class RollupStore:
             self.conn.rollback()
             raise
         return int(written), self.rows_read() - before
+
+    def _refresh_snapshots(
+        self, rollup: Rollup, start: datetime, watermark: datetime, origin: datetime
+    ) -> int:
+        """The snapshots after ``start``, or all of them when the origin moved (they cover
+        ``[origin, D)``); before the state row is updated, so its origin is the previous one."""
+        rows = self._run(f"SELECT origin FROM {self.state_table} WHERE rollup = %s", (rollup.name,))
+        moved = not rows or rows[0][0] != origin
+        with self.conn.cursor() as cursor:
+            return snapshots.refresh_snapshots(
+                cursor, rollup, self.schema, origin, origin if moved else start, watermark
+            )
+
+    def snapshot_summary(self, rollup: Rollup) -> tuple[int, datetime | None]:
+        """(snapshots held, the latest): 0 and None for a rollup without snapshots or table."""
+        if not rollup.snapshot_ms or not self.table_exists(rollup):
+            return 0, None
+        with self.conn.cursor() as cursor:
+            summary = snapshots.snapshot_summary(cursor, rollup, self.schema)
+        self.conn.commit()
+        return summary
 
     def record_tick(self, name: str, rows_written: int, rows_read: int, buckets: int, tick_ms: int) -> None:
         self._run(

@@ -37,6 +37,10 @@ ROLLUP_SQL_MACROS = frozenset({"bucket", "bucketRange"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,63}")
 _TIME_GROUP = re.compile(r"\$__(?:timeGroup|timeGroupAlias)\(\s*bucket\s*,\s*\$__interval(?:_ms)?\s*[,)]")
 DRY_SCHEMA = "labelhub_rollup"
+STATE_TABLE = "rollup_state"
+"""The table in the rollup schema that keeps each rollup's hash, origin and watermark."""
+SNAPSHOT_SUFFIX = "__snapshot"
+"""A rollup's snapshot table is ``<rollup>__snapshot`` (``snapshots.py``)."""
 
 _IDENT_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": ROLLUP_NAME}}
 ROLLUP_SCHEMA: dict[str, Any] = {
@@ -56,6 +60,7 @@ ROLLUP_SCHEMA: dict[str, Any] = {
             "additionalProperties": {"enum": list(MEASURE_KINDS)},
         },
         "sql": {"type": "string", "minLength": 1},
+        "snapshot": {"type": "string"},
     },
 }
 """One rollup under the top-level ``rollups:`` section."""
@@ -98,10 +103,16 @@ class Rollup:
     sql: str
     lateness: int = 0
     description: str = ""
+    snapshot_ms: int = 0
+    """The snapshot period (``snapshot:``), a whole multiple of the grain; 0: no snapshots."""
 
     @property
     def grain_s(self) -> int:
         return self.grain_ms // 1000
+
+    @property
+    def snapshot_s(self) -> int:
+        return self.snapshot_ms // 1000
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -110,14 +121,16 @@ class Rollup:
 
     @property
     def definition_hash(self) -> str:
-        """SHA-256 of what decides the table's content (not ``lateness`` nor the description)."""
-        definition = {
+        """SHA-256 of what decides the tables' content (not ``lateness`` nor the description)."""
+        definition: dict[str, Any] = {
             "grain_ms": self.grain_ms,
             "time_column": self.time_column,
             "dimensions": list(self.dimensions),
             "measures": dict(self.measures),
             "sql": self.sql,
         }
+        if self.snapshot_ms:  # absent when not declared: rollups without snapshots keep their hash
+            definition["snapshot_ms"] = self.snapshot_ms
         text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -213,7 +226,28 @@ def _rollup(name: str, raw: Mapping[str, Any], where: str) -> Rollup:
         sql=raw["sql"],
         lateness=raw.get("lateness", 0),
         description=raw.get("description", ""),
+        snapshot_ms=_snapshot_ms(name, raw.get("snapshot"), grain_ms, where),
     )
+
+
+def _snapshot_ms(name: str, text: str | None, grain_ms: int, where: str) -> int:
+    if text is None:
+        return 0
+    try:
+        period_ms = parse_duration_ms(text)
+    except TimeFormatError as exc:
+        raise CatalogError(f"{where}.snapshot: {exc}") from None
+    if period_ms % grain_ms:
+        raise CatalogError(
+            f"{where}.snapshot: {text!r} is not a whole multiple of {name}'s grain ({grain_ms // 1000} s)"
+        )
+    longest = 64 - len(SNAPSHOT_SUFFIX)
+    if len(name) > longest:
+        raise CatalogError(
+            f"{where}.snapshot: the snapshot table {name}{SNAPSHOT_SUFFIX} needs a rollup name of at "
+            f"most {longest} characters"
+        )
+    return period_ms
 
 
 def _distinct(names: tuple[str, ...], where: str) -> None:

@@ -1,0 +1,165 @@
+"""Snapshots of a rollup: its measures over the whole stored history before each boundary.
+
+A rollup that declares ``snapshot: 1d`` has a companion table ``<rollup>__snapshot`` in
+the rollup schema, with the rollup table's columns and primary key. Its rows at
+``bucket = D`` hold, per dimension values, the rollup's measures aggregated (sum, min or
+max, as declared) over every stored bucket in ``[origin, D)``, for each boundary ``D``
+(a multiple of the period since the epoch, UTC) with ``origin < D <= watermark``. Rows
+whose sums are zero are kept: the planner must see what the stored rows would give.
+
+The refresher keeps them in the transaction of each chunk it rewrites
+(``refresh_snapshots``: every boundary after the chunk's start, in ascending order, each
+from the previous snapshot and one period of stored rows), and the planner reads the
+latest one at or before the grain bucket holding ``from`` instead of the whole stored
+history before it (``collapsed_before``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from grafana_scf.sources.mysql.rollups import (
+    SNAPSHOT_SUFFIX,
+    STATE_TABLE,
+    Rollup,
+    from_epoch,
+    quote_identifier,
+)
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_AGGREGATE = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+
+
+def snapshot_table(rollup: Rollup | str, schema: str) -> str:
+    """The snapshot table, schema-qualified and quoted."""
+    name = rollup if isinstance(rollup, str) else rollup.name
+    return f"{quote_identifier(schema)}.{quote_identifier(name + SNAPSHOT_SUFFIX)}"
+
+
+def boundaries(rollup: Rollup, after: dt.datetime, upto: dt.datetime) -> list[dt.datetime]:
+    """The snapshot boundaries ``D`` with ``after < D <= upto``, ascending."""
+    period = rollup.snapshot_s
+    first = _epoch_s(after) // period * period + period
+    return [from_epoch(second) for second in range(first, _epoch_s(upto) + 1, period)]
+
+
+def latest_boundary(rollup: Rollup, after: dt.datetime, upto: dt.datetime) -> dt.datetime | None:
+    """The largest boundary ``D`` with ``after < D <= upto``, if any."""
+    period = rollup.snapshot_s
+    at = _epoch_s(upto) // period * period
+    return from_epoch(at) if from_epoch(at) > after else None
+
+
+# -- the writer: created with the rollup table, kept in each chunk's transaction ----------
+
+
+def create_statements(rollup: Rollup, schema: str) -> list[str]:
+    """Drop the snapshot table, and create it empty (like the rollup table) when declared."""
+    drop = f"DROP TABLE IF EXISTS {snapshot_table(rollup, schema)}"
+    if not rollup.snapshot_ms:
+        return [drop]
+    return [drop, f"CREATE TABLE {snapshot_table(rollup, schema)} LIKE {rollup.table(schema)}"]
+
+
+def refresh_snapshots(
+    cursor: Any, rollup: Rollup, schema: str, origin: dt.datetime, since: dt.datetime, watermark: dt.datetime
+) -> int:
+    """Recompute every snapshot ``D`` with ``max(since, origin) < D <= watermark``, ascending,
+    and delete those outside ``(origin, watermark]``; the rows written.
+
+    ``since`` is the start of the buckets just rewritten (the origin when it moved: every
+    snapshot covers ``[origin, D)``). Runs on the caller's cursor, in its transaction.
+    """
+    if not rollup.snapshot_ms:
+        return 0
+    snapshots = snapshot_table(rollup, schema)
+    cursor.execute(f"DELETE FROM {snapshots} WHERE bucket <= %s OR bucket > %s", (origin, watermark))
+    written = 0
+    for at in boundaries(rollup, max(since, origin), watermark):
+        written += _recompute(cursor, rollup, schema, origin, at)
+    return written
+
+
+def _recompute(cursor: Any, rollup: Rollup, schema: str, origin: dt.datetime, at: dt.datetime) -> int:
+    """snapshot(D) = aggregate(snapshot(D - period) UNION ALL stored rows in [D - period, D))."""
+    snapshots, table = snapshot_table(rollup, schema), rollup.table(schema)
+    previous = at - dt.timedelta(seconds=rollup.snapshot_s)
+    names = _names((*rollup.dimensions, *rollup.measures))
+    parts = [f"SELECT {names} FROM {table} WHERE bucket >= %s AND bucket < %s"]
+    params: list[Any] = [max(previous, origin), at]
+    if previous > origin:
+        parts.insert(0, f"SELECT {names} FROM {snapshots} WHERE bucket = %s")
+        params.insert(0, previous)
+    dimensions = _names(rollup.dimensions)
+    cursor.execute(f"DELETE FROM {snapshots} WHERE bucket = %s", (at,))
+    cursor.execute(
+        f"INSERT INTO {snapshots} ({_names(rollup.columns)}) "
+        f"SELECT CAST(%s AS DATETIME), {dimensions}, {_aggregates(rollup)} "
+        f"FROM ({' UNION ALL '.join(parts)}) AS history GROUP BY {dimensions}",
+        (at, *params),
+    )
+    return int(cursor.rowcount)
+
+
+def snapshot_summary(cursor: Any, rollup: Rollup, schema: str) -> tuple[int, dt.datetime | None]:
+    """(snapshots held, the latest boundary): for ``rollup status``."""
+    cursor.execute(f"SELECT COUNT(DISTINCT bucket), MAX(bucket) FROM {snapshot_table(rollup, schema)}")
+    count, last = cursor.fetchone()
+    return int(count), last
+
+
+# -- the planner: the stored history before ``from`` ---------------------------------------
+
+
+def collapsed_before(
+    rollup: Rollup, schema: str, span: tuple[dt.datetime, dt.datetime], index: int, params: dict[str, Any]
+) -> str | None:
+    """The stored buckets in ``span`` = ``[origin, start)``, one row per dimension values
+    (dated the origin or their first bucket, before ``from``), read as the snapshot at the
+    latest boundary ``D <= start`` plus the stored rows in ``[D, start)``.
+
+    None when the rollup keeps no snapshot there (none declared, no known origin, or no
+    boundary after the origin): the caller then reads the stored buckets themselves. Should
+    a backfill have moved the origin since the planner read it, the snapshot (which then
+    covers more) is skipped and the stored rows in ``[origin, D)`` read instead: the state
+    row is read in the same statement, so the answer stays exact.
+    """
+    origin, start = span
+    at = latest_boundary(rollup, origin, start) if rollup.snapshot_ms and origin > _EPOCH else None
+    if at is None:
+        return None
+    key = f"__snapshot{index}_"
+    params.update({f"{key}rollup": rollup.name, f"{key}origin": origin, f"{key}at": at, f"{key}to": start})
+    rollup_name, origin_, at_, to = (f"%({key}{name})s" for name in ("rollup", "origin", "at", "to"))
+    state = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+    names = _names((*rollup.dimensions, *rollup.measures))
+    dimensions = _names(rollup.dimensions)
+    return (
+        f"SELECT MIN(bucket) AS bucket, {dimensions}, {_aggregates(rollup)} FROM (\n"
+        f"  SELECT CAST({origin_} AS DATETIME) AS bucket, {_names(rollup.columns[1:], 's.')} "
+        f"FROM {snapshot_table(rollup, schema)} AS s\n"
+        f"    JOIN {state} AS st ON st.rollup = {rollup_name} AND st.origin = {origin_} "
+        f"WHERE s.bucket = {at_}\n"
+        f"  UNION ALL SELECT {_names(rollup.columns, 'r.')} FROM {rollup.table(schema)} AS r\n"
+        f"    JOIN {state} AS st ON st.rollup = {rollup_name} AND NOT st.origin <=> {origin_} "
+        f"WHERE r.bucket >= {origin_} AND r.bucket < {at_}\n"
+        f"  UNION ALL SELECT bucket, {names} FROM {rollup.table(schema)} "
+        f"WHERE bucket >= {at_} AND bucket < {to}\n"
+        f") AS before_from GROUP BY {dimensions}"
+    )
+
+
+def _aggregates(rollup: Rollup) -> str:
+    return ", ".join(
+        f"{_AGGREGATE[kind]}({quote_identifier(name)}) AS {quote_identifier(name)}"
+        for name, kind in rollup.measures.items()
+    )
+
+
+def _names(names: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(prefix + quote_identifier(name) for name in names)
+
+
+def _epoch_s(value: dt.datetime) -> int:
+    return int((value - _EPOCH).total_seconds())
