@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 from conftest import BUSINESS_DIR, SEED_DAYS, SEED_UNTIL, admin_connection, examples
 from support.events import function_url_event
 from support.names import run_name
-from support.rollups import build_rollups, refresh_window, set_definition_hash
+from support.rollups import (
+    build_rollups,
+    move_origin,
+    refresh_window,
+    set_definition_hash,
+    snapshot_mismatches,
+)
 
 HOUR = 3_600
 UNTIL_S = int(SEED_UNTIL.replace(tzinfo=dt.timezone.utc).timestamp())
@@ -56,11 +62,20 @@ def copy_db(seeded_database):
     conn = admin_connection(database)
     conn.autocommit(False)
     build_rollups(conn, CATALOG.rollups.values(), schema, WATERMARK)
+    assert_snapshots_hold(conn, schema)
     yield conn, database, schema
     conn.close()
     with admin_connection() as admin, admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         cursor.execute(f"DROP DATABASE IF EXISTS `{schema}`")
+
+
+def assert_snapshots_hold(conn, schema):
+    """Every rollup's snapshots equal a recomputation from its stored rows."""
+    with conn.cursor() as cursor:
+        for rollup in CATALOG.rollups.values():
+            assert snapshot_mismatches(cursor, rollup, schema) == [], rollup.name
+    conn.commit()
 
 
 @pytest.fixture(scope="module")
@@ -284,24 +299,61 @@ def test_stale_rollup_is_not_used(apps, copy_db):
         set_definition_hash(conn, schema, rollup.name, rollup.definition_hash)
 
 
+def _rollup_rows_read(plan) -> int:
+    """Rows an ``ANALYZE FORMAT=JSON`` plan read from the rollup table (any alias but the snapshot's)."""
+    if isinstance(plan, list):
+        return sum(_rollup_rows_read(item) for item in plan)
+    if not isinstance(plan, dict):
+        return 0
+    own = 0
+    if plan.get("table_name") in ("task_events", "r"):
+        own = round((plan.get("r_rows") or 0) * (plan.get("r_loops") or 0))
+    return own + sum(_rollup_rows_read(value) for value in plan.values())
+
+
+@pytest.mark.parametrize("entry_name", ["task_backlog", "tasks_by_status", "project_progress"])
+def test_state_entries_read_a_snapshot_not_the_stored_history_before_it(apps, copy_db, entry_name):
+    """The stored history before ``from`` comes from the snapshot at the last midnight at or
+    before the hour holding ``from``, and stored rows only from there on."""
+    conn, _, schema = copy_db
+    from_s = UNTIL_S - 4 * 86_400 + 5 * HOUR + 1_234
+    body = {**dashboard_body(entry_name), "range": {"from": from_s * 1000, "to": UNTIL_S * 1000 - 1}}
+    _, frames = post(apps[0], body)
+    assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
+    statement = frames[0]["meta"]["executedQueryString"].split(";\n")[-1]
+    at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=from_s - from_s % 86_400)
+    assert f"`{schema}`.`task_events__snapshot` AS s" in statement
+    assert f"WHERE s.bucket = '{at}'" in statement
+    assert f"WHERE bucket >= '{at}' AND bucket < '{at + dt.timedelta(hours=5)}'" in statement
+    with conn.cursor() as cursor:
+        cursor.execute("ANALYZE FORMAT=JSON " + statement)
+        read = _rollup_rows_read(json.loads(cursor.fetchone()[0]))
+        cursor.execute(f"SELECT SUM(bucket < %s), SUM(bucket >= %s) FROM `{schema}`.task_events", (at, at))
+        history, since = map(int, cursor.fetchone())
+    conn.commit()
+    uses = 2 if entry_name == "task_backlog" else 1  # its SQL reads $__rollupTable twice
+    assert 0 < read <= uses * since < history, (read, since, history)
+
+
 def test_history_before_the_origin_is_read_raw(apps, copy_db, slugs):
     """A refresher that started at ``ROLLUP_HISTORY_DAYS`` holds nothing before its origin:
     the planned answer still equals the raw one (rows before the origin are read live)."""
     conn, _, schema = copy_db
     with conn.cursor() as cursor:
+        cursor.execute(f"SELECT rollup, origin FROM `{schema}`.rollup_state")
+        first_origins = dict(cursor.fetchall())
         saved = {}
         for rollup in CATALOG.rollups.values():
+            # hourly rollups: 19:00, not on a snapshot boundary
             table, origin = rollup.table(schema), rollup.floor(WATERMARK - dt.timedelta(days=8))
             cursor.execute(
                 f"CREATE TEMPORARY TABLE saved_{rollup.name} SELECT * FROM {table} WHERE bucket < %s",
                 (origin,),
             )
             cursor.execute(f"DELETE FROM {table} WHERE bucket < %s", (origin,))
-            cursor.execute(
-                f"UPDATE `{schema}`.rollup_state SET origin = %s WHERE rollup = %s", (origin, rollup.name)
-            )
+            move_origin(conn, rollup, schema, origin)
             saved[rollup.name] = table
-        conn.commit()
+    assert_snapshots_hold(conn, schema)
     try:
         for body in _dashboard_bodies(slugs):
             assert_same_answers(apps, body)
@@ -316,8 +368,8 @@ def test_history_before_the_origin_is_read_raw(apps, copy_db, slugs):
             for name, table in saved.items():
                 cursor.execute(f"INSERT INTO {table} SELECT * FROM saved_{name}")
                 cursor.execute(f"DROP TEMPORARY TABLE saved_{name}")
-            cursor.execute(f"UPDATE `{schema}`.rollup_state SET origin = NULL")
-            conn.commit()
+        for rollup in CATALOG.rollups.values():
+            move_origin(conn, rollup, schema, first_origins[rollup.name])
 
 
 # -- writes: after the watermark, inside the lateness window, beyond it ---------------------
@@ -414,6 +466,7 @@ def test_writes_after_the_watermark_inside_and_beyond_the_lateness_window(apps, 
     for rollup in CATALOG.rollups.values():  # one refresher tick: the lateness window and on
         start = WATERMARK - dt.timedelta(seconds=rollup.lateness * rollup.grain_s)
         refresh_window(conn, rollup, schema, start, WATERMARK + dt.timedelta(hours=3))
+    assert_snapshots_hold(conn, schema)
     for body in _dashboard_bodies(slugs):
         assert_same_answers(apps, body)
     _check_random_requests(apps, slugs)

@@ -115,6 +115,7 @@ class RollupWorld:
         with admin_connection(self.source) as conn, conn.cursor() as cursor:
             cursor.executemany("INSERT INTO events VALUES (%s, %s, %s, %s)", rows)
             cursor.execute(f"DROP TABLE IF EXISTS `{self.schema}`.events_5m")
+            cursor.execute(f"DROP TABLE IF EXISTS `{self.schema}`.events_5m__snapshot")
             cursor.execute(f"DROP TABLE IF EXISTS `{self.schema}`.rollup_state")
 
 

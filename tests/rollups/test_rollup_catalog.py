@@ -115,6 +115,29 @@ def test_definition_hash_follows_the_content_not_the_lateness():
     assert dataclasses.replace(rollup, grain_ms=3_600_000).definition_hash != rollup.definition_hash
 
 
+def test_a_snapshot_period_is_part_of_the_definition():
+    rollup = load_catalog(GOOD).rollups["signups_5m"]
+    assert rollup.snapshot_ms == 0
+    daily = load_catalog(changed([*ROLLUP, "snapshot"], "1d")).rollups["signups_5m"]
+    assert (daily.snapshot_ms, daily.snapshot_s) == (86_400_000, 86_400)
+    hourly = dataclasses.replace(daily, snapshot_ms=3_600_000)
+    assert len({rollup.definition_hash, daily.definition_hash, hourly.definition_hash}) == 3
+    shipped = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml")).rollups
+    assert (shipped["task_events"].snapshot_s, shipped["annotation_activity"].snapshot_s) == (86_400, 0)
+
+
+def test_a_snapshot_table_name_must_fit_an_identifier():
+    document = changed([*ROLLUP, "snapshot"], "1h")
+    long_name = "s" * 55
+    document["rollups"] = {long_name: document["rollups"]["signups_5m"]}
+    document["metrics"]["signups"]["rollup"]["from"] = long_name
+    with pytest.raises(CatalogError, match=f"rollups.{long_name}.snapshot: the snapshot table .* at most 54"):
+        load_catalog(document)
+    document["rollups"] = {long_name[:54]: document["rollups"][long_name]}
+    document["metrics"]["signups"]["rollup"]["from"] = long_name[:54]
+    load_catalog(document)
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -162,6 +185,12 @@ def test_definition_hash_follows_the_content_not_the_lateness():
         ([*ROLLUP, "grain"], "often", "rollups.signups_5m.grain"),
         ([*ROLLUP, "measures"], {"signups": "avg"}, "rollups.signups_5m.measures.signups"),
         ([*ROLLUP, "time_column"], KeyError, "time_column"),
+        ([*ROLLUP, "snapshot"], "1d", None),
+        ([*ROLLUP, "snapshot"], "5m", None),
+        ([*ROLLUP, "snapshot"], "7m", "rollups.signups_5m.snapshot: '7m' is not a whole multiple of"),
+        ([*ROLLUP, "snapshot"], "90s", "rollups.signups_5m.snapshot: '90s' is not a whole multiple of"),
+        ([*ROLLUP, "snapshot"], "daily", "rollups.signups_5m.snapshot: 'daily' is not a duration"),
+        ([*ROLLUP, "snapshot"], 1, "rollups.signups_5m.snapshot"),
     ],
 )
 def test_bad_rollups_are_refused_naming_the_place(path, value, message):

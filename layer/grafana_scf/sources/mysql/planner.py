@@ -19,7 +19,9 @@ Two plans, chosen by what the entry's raw SQL reads:
   rollup SQL, where ``$__rollupTable`` is the rollup table's complete buckets before
   the watermark united with the rollup's own SQL run live over the rest, at
   one-second buckets. The grain buckets holding ``from`` and ``to`` are also read
-  live at one-second buckets, so the range edges are exact to the second.
+  live at one-second buckets, so the range edges are exact to the second. The stored
+  history before ``from`` is read from the rollup's latest snapshot before it, when
+  the rollup keeps snapshots (``snapshots.py``), plus the stored buckets after that.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileErr
 from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
+from grafana_scf.sources.mysql.snapshots import collapsed_before
 from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -246,8 +249,10 @@ class RollupPlanner:
 
         Stored rows are collapsed as the entry can tell no difference: those before the
         grain bucket holding ``from`` into one row per dimension values (dated their
-        first bucket, which is before ``from``), the others into one row per interval
-        (``width_s``; for a table, the whole span) dated no earlier than their span.
+        first bucket, which is before ``from``; read from the rollup's latest snapshot
+        there and the stored rows after it, when it keeps snapshots), the others into one
+        row per interval (``width_s``; for a table, the whole span) dated no earlier than
+        their span.
         """
         columns = ", ".join(rollup.columns)
         table = rollup.table(self.schema)
@@ -258,8 +263,12 @@ class RollupPlanner:
         for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr, origin, since)):
             if start > stored_from:
                 before = start <= from_bucket
+                span = (stored_from, start)
+                snapshot = (
+                    collapsed_before(rollup, self.schema, span, origin, index, params) if before else None
+                )
                 parts.append(
-                    _stored(rollup, table, (stored_from, start), None if before else width_s, index, params)
+                    snapshot or _stored(rollup, table, span, None if before else width_s, index, params)
                 )
             live = compile_rollup_sql(dataclasses.replace(rollup, grain_ms=1000), start, end)
             renamed = _prefix_params(live, f"__live{index}")

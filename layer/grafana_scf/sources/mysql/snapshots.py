@@ -113,20 +113,27 @@ def snapshot_summary(cursor: Any, rollup: Rollup, schema: str) -> tuple[int, dt.
 
 
 def collapsed_before(
-    rollup: Rollup, schema: str, span: tuple[dt.datetime, dt.datetime], index: int, params: dict[str, Any]
+    rollup: Rollup,
+    schema: str,
+    span: tuple[dt.datetime, dt.datetime],
+    origin: dt.datetime,
+    index: int,
+    params: dict[str, Any],
 ) -> str | None:
     """The stored buckets in ``span`` = ``[origin, start)``, one row per dimension values
     (dated the origin or their first bucket, before ``from``), read as the snapshot at the
     latest boundary ``D <= start`` plus the stored rows in ``[D, start)``.
 
-    None when the rollup keeps no snapshot there (none declared, no known origin, or no
-    boundary after the origin): the caller then reads the stored buckets themselves. Should
+    None when the rollup keeps no snapshot there (none declared, no known origin, a span
+    not starting at the origin, or no boundary after the origin): the caller then reads
+    the stored buckets themselves. Should
     a backfill have moved the origin since the planner read it, the snapshot (which then
     covers more) is skipped and the stored rows in ``[origin, D)`` read instead: the state
     row is read in the same statement, so the answer stays exact.
     """
-    origin, start = span
-    at = latest_boundary(rollup, origin, start) if rollup.snapshot_ms and origin > _EPOCH else None
+    low, start = span
+    usable = rollup.snapshot_ms and low == origin > _EPOCH
+    at = latest_boundary(rollup, origin, start) if usable else None
     if at is None:
         return None
     key = f"__snapshot{index}_"
