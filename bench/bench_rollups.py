@@ -5,7 +5,8 @@ engine opens it under Node against the business function served by the local run
 as ``bench_dashboard.py`` does), replayed to the function in-process, one at a time, on a ``--large`` demo
 database whose rollups this script builds first (the full build of
 ``tests/support/rollups.py``: ``INSERT … SELECT`` of each rollup's SQL up to the current
-hour, and ``rollup_state``). Both sides run in this one process on the same data:
+hour, the snapshots of those that declare them, and ``rollup_state``). Both sides run in
+this one process on the same data:
 
 - planned (``ROLLUP_PLANNING`` on) with the production time limit: requests stopped by
   the limit, and the refresh time per range;

@@ -79,6 +79,8 @@ def test_seed_command_fills_the_database_and_prints_a_summary(env, capsys):
     with reader, reader.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM rollup_state WHERE watermark IS NOT NULL")
         assert cursor.fetchone()[0] == len(shipped)
+        cursor.execute("SELECT COUNT(DISTINCT bucket) FROM task_events__snapshot")  # written by the writer
+        assert cursor.fetchone()[0] >= 2  # a daily snapshot per midnight of the three days
 
 
 def test_sql_out_script_loads_into_an_empty_database_and_equals_a_direct_seed(env, seeded, tmp_path, capsys):

@@ -149,7 +149,7 @@ class RollupStore:
         recompute the snapshots after ``start`` (all of them when the origin moved), in one
         transaction.
 
-        Returns (rows written, rows the server read doing it).
+        Returns (rows written, snapshot rows included; rows the server read doing it).
         """
         table = rollup.table(self.schema)
         bound = compile_rollup_sql(rollup, start, end)
