@@ -56,7 +56,11 @@ def test_a_timer_tick_builds_every_rollup_and_answers_one_logged_line(rollup_app
         summary = rollup_app.handle(TIMER_EVENT, {"time_limit_in_ms": 300_000})
     assert summary["status"] == "ok", summary
     assert summary["trigger"] == "nightly"
-    assert {r["rollup"] for r in summary["rollups"]} == {"annotation_activity", "task_events"}
+    assert {r["rollup"] for r in summary["rollups"]} == {
+        "annotation_activity",
+        "task_events",
+        "labeller_days",
+    }
     assert all(r["action"] == "rebuilt" and r["behind_buckets"] == 0 for r in summary["rollups"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("timer nightly -> ")]
     assert len(lines) == 1 and "\n" not in lines[0]
@@ -79,6 +83,14 @@ def test_the_shipped_rollups_hold_what_the_source_says(rollup_app, seeded_databa
     )
     created = one(f"SELECT SUM(delta) FROM `{SCHEMA}`.task_events WHERE event = 'created'")
     assert created == one(f"SELECT COUNT(*) FROM `{db}`.tasks")
+    # labeller_days: one row per labeller and day; the current day is after its watermark
+    days = f"`{SCHEMA}`.labeller_days WHERE bucket < (SELECT watermark FROM `{SCHEMA}`.rollup_state "
+    days += "WHERE rollup = 'labeller_days')"
+    source = f"`{db}`.annotations WHERE created_at < (SELECT watermark FROM `{SCHEMA}`.rollup_state "
+    source += "WHERE rollup = 'labeller_days')"
+    assert one(f"SELECT SUM(labels), SUM(annotations), COUNT(*) FROM {days}") == one(
+        f"SELECT SUM(label_count), COUNT(*), COUNT(DISTINCT DATE(created_at), labeller_id) FROM {source}"
+    )
 
 
 def test_least_privilege(rollup_app, seeded_database):
