@@ -38,8 +38,9 @@ from grafana_scf.errors import QueryError
 from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
-from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
-from grafana_scf.sources.mysql.snapshots import collapsed_before
+from grafana_scf.sources.mysql.realtime_table import EPOCH as _EPOCH
+from grafana_scf.sources.mysql.realtime_table import real_time_table
+from grafana_scf.sources.mysql.rollups import Rollup, from_epoch, quote_identifier
 from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from grafana_scf.sources.mysql.compiler import ColumnFilter
     from grafana_scf.sources.mysql.database import Database
 
-_EPOCH = dt.datetime(1970, 1, 1)
-_FOREVER = dt.datetime(9999, 12, 31)
 # Macros that read the range other than through $__timeFilter: a split plan would change them.
 _WHOLE_RANGE_MACROS = frozenset({"timeFrom", "timeTo", "unixEpochFrom", "unixEpochTo", "unixEpochFilter"})
 _NATIVE_INT_TYPES = {1, 2, 3, 8, 9, 13}
@@ -244,39 +243,8 @@ class RollupPlanner:
         origin: dt.datetime = _EPOCH,
         since: dt.datetime | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """``$__rollupTable`` as a derived table: stored buckets, live edges and tail
-        (from ``since`` on when given, else from the beginning).
-
-        Stored rows are collapsed as the entry can tell no difference: those before the
-        grain bucket holding ``from`` into one row per dimension values (dated their
-        first bucket, which is before ``from``; read from the rollup's latest snapshot
-        there and the stored rows after it, when it keeps snapshots), the others into one
-        row per interval (``width_s``; for a table, the whole span) dated no earlier than
-        their span.
-        """
-        columns = ", ".join(rollup.columns)
-        table = rollup.table(self.schema)
-        from_bucket = from_epoch(tr.from_s - tr.from_s % rollup.grain_s)
-        parts: list[str] = []
-        params: dict[str, Any] = {}
-        stored_from = since or _EPOCH
-        for index, (start, end) in enumerate(_live_ranges(rollup, watermark, tr, origin, since)):
-            if start > stored_from:
-                before = start <= from_bucket
-                span = (stored_from, start)
-                snapshot = (
-                    collapsed_before(rollup, self.schema, span, origin, index, params) if before else None
-                )
-                parts.append(
-                    snapshot or _stored(rollup, table, span, None if before else width_s, index, params)
-                )
-            live = compile_rollup_sql(dataclasses.replace(rollup, grain_ms=1000), start, end)
-            renamed = _prefix_params(live, f"__live{index}")
-            params.update(renamed.params)
-            parts.append(f"SELECT {columns} FROM ({renamed.text}) AS live{index}")
-            stored_from = end
-        # Aliased as the table itself, so ``task_events.bucket`` reads the same either way.
-        return "(" + "\nUNION ALL ".join(parts) + f") AS {quote_identifier(rollup.name)}", params
+        """``$__rollupTable`` over this planner's schema (``realtime_table.py``)."""
+        return real_time_table(rollup, self.schema, watermark, tr, width_s, origin, since)
 
 
 def state_statement(schema: str) -> str:
@@ -285,68 +253,6 @@ def state_statement(schema: str) -> str:
         f"SELECT definition_hash, watermark, origin FROM {quote_identifier(schema)}.rollup_state "
         "WHERE rollup = %(rollup)s"
     )
-
-
-def _live_ranges(
-    rollup: Rollup,
-    watermark: dt.datetime,
-    tr: TimeRange,
-    origin: dt.datetime = _EPOCH,
-    since: dt.datetime | None = None,
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Everything before the rollup's origin (not in the table), the grain buckets holding
-    ``from`` and ``to`` (when inside ``[origin, watermark)``), then the watermark on; with
-    ``since``, only from there (the bucket holding it read from ``since``, not its start)."""
-    grain = rollup.grain_s
-    low = since or _EPOCH
-    edges = [(low, origin)] if origin > low else []
-    for second in (tr.from_ms // 1000, tr.to_ms // 1000):
-        start = from_epoch(second - second % grain)
-        end = from_epoch(second - second % grain + grain)
-        if start >= origin and end <= watermark and (not edges or edges[-1][1] <= start):
-            edges.append((max(start, low), end))
-    edges.append((max(watermark, low), _FOREVER))
-    return edges
-
-
-_MEASURE_SQL = {"sum": "SUM", "min": "MIN", "max": "MAX"}
-
-
-def _stored(
-    rollup: Rollup,
-    table: str,
-    span: tuple[dt.datetime, dt.datetime],
-    width_s: int | None,
-    index: int,
-    params: dict[str, Any],
-) -> str:
-    """Stored buckets in ``span``, collapsed: per interval (``width_s``), or wholly (None)."""
-    low, high = f"__stored{index}_from", f"__stored{index}_to"
-    params[low], params[high] = span
-    if width_s is None:
-        bucket = "MIN(bucket)"
-    else:
-        width = f"__stored{index}_width"
-        params[width] = width_s
-        floor = f"FROM_UNIXTIME(UNIX_TIMESTAMP(bucket) DIV %({width})s * %({width})s)"
-        bucket = f"GREATEST({floor}, CAST(%({low})s AS DATETIME))"
-    measures = ", ".join(f"{_MEASURE_SQL[kind]}({name}) AS {name}" for name, kind in rollup.measures.items())
-    dimensions = ", ".join(rollup.dimensions)
-    group = f"GROUP BY {dimensions}" if width_s is None else f"GROUP BY 1, {dimensions}"
-    return (
-        f"SELECT {bucket} AS bucket, {dimensions}, {measures} FROM {table} "
-        f"WHERE bucket >= %({low})s AND bucket < %({high})s {group}"
-    )
-
-
-def _prefix_params(bound: BoundSql, prefix: str) -> BoundSql:
-    """Rename a statement's placeholders so several statements can share one parameter dict."""
-    text = bound.text
-    params = {}
-    for name in sorted(bound.params, key=len, reverse=True):
-        text = text.replace(f"%({name})s", f"%({prefix}{name})s")
-        params[f"{prefix}{name}"] = bound.params[name]
-    return BoundSql(text, params)
 
 
 # -- helpers ----------------------------------------------------------------------
