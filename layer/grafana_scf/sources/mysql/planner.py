@@ -39,7 +39,7 @@ from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileErr
 from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.realtime_table import EPOCH as _EPOCH
-from grafana_scf.sources.mysql.realtime_table import real_time_table
+from grafana_scf.sources.mysql.realtime_table import WHOLE_SPAN, real_time_table
 from grafana_scf.sources.mysql.rollups import Rollup, from_epoch, quote_identifier
 from grafana_scf.timerange import TimeRange
 
@@ -224,7 +224,7 @@ class RollupPlanner:
         width_s = context.interval_ms // 1000 if entry.format == "timeseries" else None
         if width_s is None:
             # A table compares ``bucket`` with the range only: the whole span is one interval.
-            width_s = 2**31
+            width_s = WHOLE_SPAN
         table, params = self.real_time_table(
             rollup, state.watermark, context.time_range, width_s, state.origin, since
         )

@@ -19,6 +19,8 @@ from grafana_scf.sources.mysql.snapshots import collapsed_before
 from grafana_scf.timerange import TimeRange
 
 EPOCH = dt.datetime(1970, 1, 1)
+WHOLE_SPAN = 2**31
+"""``width_s`` of a table: its stored rows are one interval, dated the span's start."""
 _FOREVER = dt.datetime(9999, 12, 31)
 
 
@@ -100,6 +102,8 @@ def _stored(
     params[low], params[high] = span
     if width_s is None:
         bucket = "MIN(bucket)"
+    elif width_s >= WHOLE_SPAN:  # one interval: the span's start, as the floor below would give
+        bucket = f"CAST(%({low})s AS DATETIME)"
     else:
         width = f"__stored{index}_width"
         params[width] = width_s
@@ -107,7 +111,8 @@ def _stored(
         bucket = f"GREATEST({floor}, CAST(%({low})s AS DATETIME))"
     measures = ", ".join(f"{_MEASURE_SQL[kind]}({name}) AS {name}" for name, kind in rollup.measures.items())
     dimensions = ", ".join(rollup.dimensions)
-    group = f"GROUP BY {dimensions}" if width_s is None else f"GROUP BY 1, {dimensions}"
+    per_interval = width_s is not None and width_s < WHOLE_SPAN
+    group = f"GROUP BY 1, {dimensions}" if per_interval else f"GROUP BY {dimensions}"
     return (
         f"SELECT {bucket} AS bucket, {dimensions}, {measures} FROM {table} "
         f"WHERE bucket >= %({low})s AND bucket < %({high})s {group}"
