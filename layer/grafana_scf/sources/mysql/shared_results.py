@@ -94,7 +94,7 @@ class SharedResults:
     ) -> QueryResult:
         plan = plan_pieces(*span, interval_ms) if span[1] <= _UNIX_TIME_MAX_MS else None
         if plan is None or not splittable(entry, bound):
-            return self._whole(entry, bound, span, run)
+            return self._whole(entry, bound, span, lambda: (run(bound), {}))[0]
         try:
             return _Assembly(self, entry, bound, span, plan, compile_range, run, max_rows).result()
         except _RunUncached:
@@ -102,37 +102,53 @@ class SharedResults:
 
     # -- whole answers -----------------------------------------------------------
 
+    def planned(
+        self,
+        entry: Entry,
+        bound: BoundSql,
+        span: tuple[int, int],
+        plan: Callable[[], tuple[QueryResult, dict[str, Any]]],
+    ) -> tuple[QueryResult, dict[str, Any]]:
+        """A rollup-planned answer and its plan meta, cached whole like a table's answer (the
+        planner reads few rows, but several statements: the state, the pieces)."""
+        return self._whole(entry, bound, span, plan, "planned")
+
     def _whole(
-        self, entry: Entry, bound: BoundSql, span: tuple[int, int], run: Callable[[BoundSql], QueryResult]
-    ) -> QueryResult:
-        """The answer cached whole, briefly. A range ending in the recent window is keyed by its
-        length: an answer up to ``SHARED_CACHE_RECENT_TTL_S`` older serves it (like the open
-        piece); an older range by its exact bounds."""
+        self,
+        entry: Entry,
+        bound: BoundSql,
+        span: tuple[int, int],
+        compute_answer: Callable[[], tuple[QueryResult, dict[str, Any]]],
+        kind: str = "whole",
+    ) -> tuple[QueryResult, dict[str, Any]]:
+        """The answer (and what ``meta`` it carries) cached whole, briefly. A range ending in
+        the recent window is keyed by its length: an answer up to ``SHARED_CACHE_RECENT_TTL_S``
+        older serves it (like the open piece); an older range by its exact bounds."""
         recent = span[1] >= self.now_ms() - self.times.recent_s * 1000
         fixed = {k: v for k, v in bound.params.items() if k not in _TIME_PARAMS}
         anchor = ("ending now", span[1] - span[0]) if recent else ("fixed", span)
-        name = digest("whole", entry.name, entry.sql, bound.text, fixed, anchor, self.database)
-        key = self.store.key("whole", name)
+        name = digest(kind, entry.name, entry.sql, bound.text, fixed, anchor, self.database)
+        key = self.store.key(kind, name)
 
-        def lookup() -> QueryResult | None:
+        def lookup() -> tuple[QueryResult, dict[str, Any]] | None:
             value = self.read(key)
             if value is None:
                 return None
             doc, rows = value
-            cached_to, executed = doc.get("to"), doc.get("executed")
-            if not isinstance(executed, str) or not isinstance(cached_to, int):
+            cached_to, executed, meta = doc.get("to"), doc.get("executed"), doc.get("meta", {})
+            if not isinstance(executed, str) or not isinstance(cached_to, int) or not isinstance(meta, dict):
                 self.store.report("GET", "unreadable value under a results key (no statement or end)")
                 return None
             if not 0 <= span[1] - cached_to <= self.times.recent_ttl_s * 1000:
                 return None
-            return QueryResult(_columns(doc), rows, False, executed)
+            return QueryResult(_columns(doc), rows, False, executed), meta
 
-        def compute() -> QueryResult:
-            result = run(bound)
+        def compute() -> tuple[QueryResult, dict[str, Any]]:
+            result, meta = compute_answer()
             if not result.truncated:
-                doc = {"columns": result.columns, "executed": result.executed, "to": span[1]}
+                doc = {"columns": result.columns, "executed": result.executed, "to": span[1], "meta": meta}
                 self.store.set(key, encode(doc, result.rows), self.times.recent_ttl_s)
-            return result
+            return result, meta
 
         return coalesced(self.store, name, lookup, compute)
 

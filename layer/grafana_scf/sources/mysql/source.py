@@ -200,22 +200,31 @@ class MySqlSource:
         filters: tuple[AdhocFilter, ...],
     ) -> tuple[QueryResult, dict[str, Any] | None]:
         """Planned from the entry's rollup (planner.py) when it declares one; otherwise the
-        raw rows, through the shared results cache when there is one (``_fetch``). A planned
-        answer reads few rows and does not go through the piece cache; an entry the planner
-        answers raw (rollup not built, stale, or the request not eligible) does."""
+        raw rows, through the shared results cache when there is one (``_fetch``). With the
+        shared cache, a planned answer is cached whole with its plan meta (``planned``); an
+        entry the planner answers raw (rollup not built, stale, or the request not
+        eligible) goes through the piece cache as well."""
         if entry.rollup is None or self.planner is None:
             return self._fetch(entry, bound, context, values), None
+        planner = self.planner
         keys = [f.key for f in filters if f.key in entry.adhoc]
-        answer = self.planner.answer(
-            entry,
-            bound,
-            values,
-            context,
-            keys,
-            lambda b: self._run(entry, b),
-            fallback=lambda b: self._fetch(entry, b, context, values),
-        )
-        return answer.result, answer.meta
+
+        def plan() -> tuple[QueryResult, dict[str, Any]]:
+            answer = planner.answer(
+                entry,
+                bound,
+                values,
+                context,
+                keys,
+                lambda b: self._run(entry, b),
+                fallback=lambda b: self._fetch(entry, b, context, values),
+            )
+            return answer.result, answer.meta
+
+        if self.shared_results is None:
+            return plan()
+        span = (context.time_range.from_ms, context.time_range.to_ms)
+        return self.shared_results.planned(entry, bound, span, plan)
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
