@@ -254,6 +254,17 @@ def test_a_ranking_over_the_range_reads_nothing_before_it(apps):
     assert "1970-01-01" in frames[0]["meta"]["executedQueryString"]
 
 
+def test_distinct_counts_are_planned_only_at_their_grain(apps, slugs):
+    """labeller_counts adds up within a day only: a 2-day interval is answered raw, and
+    both answers equal the raw ones."""
+    daily = {**dashboard_body("active_labellers"), "intervalMs": 86_400_000}
+    assert assert_same_answers(apps, daily) == "mixed"
+    two_days = {**daily, "intervalMs": 2 * 86_400_000}
+    assert assert_same_answers(apps, two_days) == "raw"
+    _, frames = post(apps[0], two_days)
+    assert "distinct counts add up only within one bucket" in frames[0]["meta"]["custom"]["reason"]
+
+
 def test_unmapped_interval_is_raw_with_the_reason(apps):
     planned_app, _ = apps
     body = {**dashboard_body("tasks_created"), "intervalMs": 5_400_000}

@@ -87,12 +87,13 @@ def test_rollups_and_entry_blocks_load_as_frozen_objects():
 
 def test_shipped_catalog_declares_the_rollups_the_dashboards_need():
     catalog = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
-    assert {"annotation_activity", "task_events", "labeller_days"} == set(catalog.rollups)
+    assert {"annotation_activity", "task_events", "labeller_days", "labeller_counts"} == set(catalog.rollups)
     served = {e.name: e.rollup.rollup for e in catalog.entries.values() if e.rollup}
     assert served["labels_created"] == "annotation_activity"
     assert served["tasks_created"] == "task_events"
     assert served["task_backlog"] == "task_events"
-    assert served["active_labellers"] == served["top_labellers"] == "labeller_days"
+    assert served["active_labellers"] == "labeller_counts" and served["top_labellers"] == "labeller_days"
+    assert catalog.rollups["labeller_counts"].at_grain_only
     assert catalog.entries["top_labellers"].rollup.passthrough == {"limit"}
 
 
@@ -184,6 +185,7 @@ def test_a_snapshot_table_name_must_fit_an_identifier():
         ([*ROLLUP, "grain"], "7m", "must be whole seconds that divide a day"),
         ([*ROLLUP, "grain"], "often", "rollups.signups_5m.grain"),
         ([*ROLLUP, "measures"], {"signups": "avg"}, "rollups.signups_5m.measures.signups"),
+        ([*ROLLUP, "measures"], {"signups": "distinct"}, None),
         ([*ROLLUP, "time_column"], KeyError, "time_column"),
         ([*ROLLUP, "snapshot"], "1d", None),
         ([*ROLLUP, "snapshot"], "5m", None),
@@ -212,3 +214,14 @@ def test_rollup_macros_are_refused_in_plain_entries():
     document = changed(["metrics", "signups", "sql"], "SELECT 1 FROM $__rollupTable")
     with pytest.raises(CatalogError, match=r"\$__rollupTable belongs in an entry's rollup: block"):
         load_catalog(document)
+
+
+def test_a_distinct_count_rollup_keeps_no_snapshots_and_serves_no_table():
+    distinct = changed([*ROLLUP, "measures"], {"signups": "distinct"})
+    distinct["rollups"]["signups_5m"]["snapshot"] = "1h"
+    with pytest.raises(CatalogError, match=r"rollups\.signups_5m\.snapshot: a rollup with a distinct measure"):
+        load_catalog(distinct)
+    table = changed([*ROLLUP, "measures"], {"signups": "distinct"})
+    table["metrics"]["signups"]["format"] = "table"
+    with pytest.raises(CatalogError, match="distinct measure, exact only at its grain"):
+        load_catalog(table)

@@ -60,6 +60,7 @@ def test_a_timer_tick_builds_every_rollup_and_answers_one_logged_line(rollup_app
         "annotation_activity",
         "task_events",
         "labeller_days",
+        "labeller_counts",
     }
     assert all(r["action"] == "rebuilt" and r["behind_buckets"] == 0 for r in summary["rollups"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("timer nightly -> ")]
@@ -90,6 +91,13 @@ def test_the_shipped_rollups_hold_what_the_source_says(rollup_app, seeded_databa
     source += "WHERE rollup = 'labeller_days')"
     assert one(f"SELECT SUM(labels), SUM(annotations), COUNT(*) FROM {days}") == one(
         f"SELECT SUM(label_count), COUNT(*), COUNT(DISTINCT DATE(created_at), labeller_id) FROM {source}"
+    )
+    # labeller_counts: a day's countries add up to the day's distinct labellers
+    counts = days.replace("labeller_days", "labeller_counts")
+    assert one(
+        f"SELECT CAST(DATE(bucket) AS CHAR), SUM(labellers) FROM {counts} GROUP BY 1 ORDER BY 1"
+    ) == one(
+        f"SELECT CAST(DATE(created_at) AS CHAR), COUNT(DISTINCT labeller_id) FROM {source} GROUP BY 1 ORDER BY 1"
     )
 
 

@@ -119,6 +119,9 @@ class RollupPlanner:
         range_only = "timeFilter" in raw.used_macros and not raw.used_macros & _WHOLE_RANGE_MACROS
         if range_only and entry.format == "timeseries":
             return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
+        if rollup.at_grain_only:  # the real-time plan sums stored buckets together
+            reason = f"{rollup.name}'s distinct counts serve only time series over their range"
+            return _raw((fallback or run)(raw), reason, state_sql)
         since = from_epoch(context.time_range.from_ms // 1000) if range_only else None
         return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql, since)
 
@@ -131,6 +134,12 @@ class RollupPlanner:
         assert spec is not None
         if not self.enabled:
             return "rollup planning is off (ROLLUP_PLANNING=false)", ""
+        if rollup.at_grain_only and context.interval_ms != rollup.grain_ms:
+            return (
+                f"interval {context.interval_ms // 1000} s is not {rollup.name}'s grain "
+                f"({rollup.grain_s} s): its distinct counts add up only within one bucket",
+                "",
+            )
         if entry.format == "timeseries" and context.interval_ms % rollup.grain_ms:
             return (
                 f"interval {context.interval_ms // 1000} s is not a whole multiple of "

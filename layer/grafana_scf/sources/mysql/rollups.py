@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter
 
 ROLLUP_NAME = "^[a-z][a-z0-9_]*$"
-MEASURE_KINDS = ("sum", "min", "max")
+MEASURE_KINDS = ("sum", "min", "max", "distinct")
+"""``distinct``: a distinct count at the grain (``COUNT(DISTINCT key)`` per bucket and
+dimension values). Summed across dimension values that split the counted keys (each
+key has one value), never across buckets: such a rollup answers only at its grain."""
 ROLLUP_SQL_MACROS = frozenset({"bucket", "bucketRange"})
 """The only macros a rollup's aggregation SQL may use."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,63}")
@@ -99,7 +102,7 @@ class Rollup:
     grain_ms: int
     time_column: str
     dimensions: tuple[str, ...]
-    measures: Mapping[str, str]  # measure column -> kind (sum, min, max)
+    measures: Mapping[str, str]  # measure column -> kind (sum, min, max, distinct)
     sql: str
     lateness: int = 0
     description: str = ""
@@ -113,6 +116,11 @@ class Rollup:
     @property
     def snapshot_s(self) -> int:
         return self.snapshot_ms // 1000
+
+    @property
+    def at_grain_only(self) -> bool:
+        """A rollup with a ``distinct`` measure: exact only for intervals equal to the grain."""
+        return "distinct" in self.measures.values()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -217,6 +225,9 @@ def _rollup(name: str, raw: Mapping[str, Any], where: str) -> Rollup:
         )
     dimensions, measures = tuple(raw["dimensions"]), dict(raw["measures"])
     _distinct(("bucket", *dimensions, *measures), where)
+    if "distinct" in measures.values() and raw.get("snapshot") is not None:
+        raise CatalogError(f"{where}.snapshot: a rollup with a distinct measure cannot keep snapshots "
+                           "(a distinct count is not summed across buckets)")  # fmt: skip
     return Rollup(
         name=name,
         grain_ms=grain_ms,
@@ -305,6 +316,11 @@ def check_entry_rollup(entry: Entry, rollups: Mapping[str, Rollup], where: str) 
             raise CatalogError(f"{where}.passthrough: {name!r} is not a parameter of the entry")
         if name in spec.params:
             raise CatalogError(f"{where}.passthrough: {name!r} is also mapped to a dimension in params")
+    if rollup.at_grain_only and entry.format != "timeseries":
+        raise CatalogError(
+            f"{where}.from: {rollup.name} has a distinct measure, exact only at its grain: "
+            "it can answer time series only"
+        )
     if entry.format == "timeseries":
         if entry.min_interval_ms % rollup.grain_ms:
             raise CatalogError(
