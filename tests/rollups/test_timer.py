@@ -97,7 +97,8 @@ def test_the_shipped_rollups_hold_what_the_source_says(rollup_app, seeded_databa
     assert one(
         f"SELECT CAST(DATE(bucket) AS CHAR), SUM(labellers) FROM {counts} GROUP BY 1 ORDER BY 1"
     ) == one(
-        f"SELECT CAST(DATE(created_at) AS CHAR), COUNT(DISTINCT labeller_id) FROM {source} GROUP BY 1 ORDER BY 1"
+        f"SELECT CAST(DATE(created_at) AS CHAR), COUNT(DISTINCT labeller_id) FROM {source} "
+        "GROUP BY 1 ORDER BY 1"
     )
 
 
