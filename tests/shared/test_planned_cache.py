@@ -50,9 +50,7 @@ def apps(monkeypatch, make_business_app, db_settings, redis_clean, rollup_schema
 @pytest.mark.parametrize("name", PLANNED)
 def test_a_planned_answer_is_shared_whole_with_its_plan_meta(apps, name):
     plain, (first, second) = apps
-    request = body(
-        name, (END - 10 * DAY - 123_457, END - 1), interval_ms=DAY if "labeller" in name else HOUR
-    )
+    request = body(name, (END - 10 * DAY - 123_457, END - 1), interval_ms=DAY if "labeller" in name else HOUR)
     expected = post(plain, "/query", request)
     assert expected[0] == 200, expected
     assert expected[1][0]["meta"]["custom"]["rollup"] in ("mixed", "rollup"), expected[1][0]["meta"]
