@@ -118,3 +118,22 @@ def test_a_whole_answer_ending_now_serves_viewers_for_a_few_seconds(
         make_business_app(**db_settings), "/query", much_later
     )
     assert [c.count for c in counters] == [counters[0].count, 0, counters[0].count]
+
+
+def test_aligned_viewers_share_a_whole_answer_ending_now(make_business_app, db_settings, redis_clean):
+    """With ``ALIGN_RANGE_START`` the viewers' ranges start at the same boundary and differ in
+    length: a whole answer (``task_backlog``) is keyed by that start, not by the length."""
+    import time
+
+    viewers = [
+        make_business_app(**db_settings, ALIGN_RANGE_START=True, REDIS_URL=redis_clean.url) for _ in range(2)
+    ]
+    counters = [count_statements(v) for v in viewers]
+    now = int(time.time() * 1000)
+    now -= now % HOUR - 10 * 60_000  # ten minutes into an hour: both viewers' starts align alike
+    first = body("task_backlog", (now - 7 * DAY, now), interval_ms=HOUR)
+    expected = post(make_business_app(**db_settings, ALIGN_RANGE_START=True), "/query", first)
+    assert post(viewers[0], "/query", first) == expected
+    later = body("task_backlog", (now - 7 * DAY + 3_000, now + 3_000), interval_ms=HOUR)
+    assert post(viewers[1], "/query", later) == expected  # the answer of 3 s ago, as computed then
+    assert counters[0].count >= 1 and counters[1].count == 0

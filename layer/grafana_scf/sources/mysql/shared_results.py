@@ -94,7 +94,7 @@ class SharedResults:
     ) -> QueryResult:
         plan = plan_pieces(*span, interval_ms) if span[1] <= _UNIX_TIME_MAX_MS else None
         if plan is None or not splittable(entry, bound):
-            return self._whole(entry, bound, span, lambda: (run(bound), {}))[0]
+            return self._whole(entry, bound, span, interval_ms, lambda: (run(bound), {}))[0]
         try:
             return _Assembly(self, entry, bound, span, plan, compile_range, run, max_rows).result()
         except _RunUncached:
@@ -107,26 +107,34 @@ class SharedResults:
         entry: Entry,
         bound: BoundSql,
         span: tuple[int, int],
+        interval_ms: int,
         plan: Callable[[], tuple[QueryResult, dict[str, Any]]],
     ) -> tuple[QueryResult, dict[str, Any]]:
         """A rollup-planned answer and its plan meta, cached whole like a table's answer (the
         planner reads few rows, but several statements: the state, the pieces)."""
-        return self._whole(entry, bound, span, plan, "planned")
+        return self._whole(entry, bound, span, interval_ms, plan, "planned")
 
     def _whole(
         self,
         entry: Entry,
         bound: BoundSql,
         span: tuple[int, int],
+        interval_ms: int,
         compute_answer: Callable[[], tuple[QueryResult, dict[str, Any]]],
         kind: str = "whole",
     ) -> tuple[QueryResult, dict[str, Any]]:
         """The answer (and what ``meta`` it carries) cached whole, briefly. A range ending in
-        the recent window is keyed by its length: an answer up to ``SHARED_CACHE_RECENT_TTL_S``
-        older serves it (like the open piece); an older range by its exact bounds."""
+        the recent window is keyed by its length (viewers' clocks differ by seconds), or by
+        its start when that is an interval boundary (``ALIGN_RANGE_START``: the viewers'
+        starts are the same, their lengths not): an answer up to
+        ``SHARED_CACHE_RECENT_TTL_S`` older serves it (like the open piece); an older range
+        by its exact bounds."""
         recent = span[1] >= self.now_ms() - self.times.recent_s * 1000
         fixed = {k: v for k, v in bound.params.items() if k not in _TIME_PARAMS}
-        anchor = ("ending now", span[1] - span[0]) if recent else ("fixed", span)
+        aligned = interval_ms > 0 and span[0] % interval_ms == 0
+        anchor: tuple[Any, ...] = ("fixed", span)
+        if recent:
+            anchor = ("ending now, from", span[0]) if aligned else ("ending now", span[1] - span[0])
         name = digest(kind, entry.name, entry.sql, bound.text, fixed, anchor, self.database)
         key = self.store.key(kind, name)
 

@@ -224,7 +224,7 @@ class MySqlSource:
         if self.shared_results is None:
             return plan()
         span = (context.time_range.from_ms, context.time_range.to_ms)
-        return self.shared_results.planned(entry, bound, span, plan)
+        return self.shared_results.planned(entry, bound, span, context.interval_ms, plan)
 
     def _entry(self, name: str) -> Entry:
         entry = self.catalog.entries.get(name)
