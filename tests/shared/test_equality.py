@@ -29,6 +29,10 @@ def apps(make_business_app, db_settings, redis_clean):
     return plain, shared
 
 
+READS_THE_CLOCK = {n for n in QUERY_ENTRIES if "UTC_TIMESTAMP()" in CATALOG.entries[n].sql}
+"""Entries whose answer moves with the server's clock (an open incident ends "now")."""
+
+
 @pytest.mark.parametrize("name", QUERY_ENTRIES)
 def test_every_entry_answers_the_same_cached_split_and_uncached(apps, name):
     plain, (first, second) = apps
@@ -36,9 +40,12 @@ def test_every_entry_answers_the_same_cached_split_and_uncached(apps, name):
         request = body(name, range_)
         expected = post(plain, "/query", request)
         assert expected[0] == 200, expected
-        assert post(first, "/query", request) == expected  # cold: pieces fetched and stored
-        assert post(second, "/query", request) == expected  # warm, another instance
-        assert post(first, "/query", request) == expected  # warm again
+        cold = post(first, "/query", request)  # pieces fetched and stored
+        if name in READS_THE_CLOCK and cold != expected:  # the clock's second moved on between
+            expected = post(plain, "/query", request)
+        assert cold == expected
+        assert post(second, "/query", request) == cold  # warm, another instance
+        assert post(first, "/query", request) == cold  # warm again
 
 
 def test_parameters_and_adhoc_filters_are_part_of_the_key(apps):
@@ -130,7 +137,8 @@ def test_aligned_viewers_share_a_whole_answer_ending_now(make_business_app, db_s
     ]
     counters = [count_statements(v) for v in viewers]
     now = int(time.time() * 1000)
-    now -= now % HOUR - 10 * 60_000  # ten minutes into an hour: both viewers' starts align alike
+    if now % HOUR > HOUR - 10_000:  # both viewers' starts in the same hour: they align alike
+        now -= 10_000
     first = body("task_backlog", (now - 7 * DAY, now), interval_ms=HOUR)
     expected = post(make_business_app(**db_settings, ALIGN_RANGE_START=True), "/query", first)
     assert post(viewers[0], "/query", first) == expected
