@@ -13,8 +13,9 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def start_instances(tmp_path: Path, worker: Path, settings: dict, request: dict, count: int):
-    """``count`` workers built and ready; then all told to go at once."""
+def start_instances(tmp_path: Path, worker: Path, settings: dict, request: object, count: int):
+    """``count`` workers built and ready; then all told to go at once. ``request`` is
+    handed to each worker as JSON (a request body, or what the worker takes)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])}
     go = tmp_path / "go"
     go.unlink(missing_ok=True)

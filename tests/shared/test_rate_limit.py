@@ -3,10 +3,6 @@ against the emulator enforcing the account's limit; the per-instance bucket with
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,34 +12,15 @@ from grafana_scf.shared.store import SharedStore
 from grafana_scf.sources.cloudmonitor.ratelimit import TokenBucket
 from labelhub_tools.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
 
+from .instances import results, start_instances
+
 WORKER = Path(__file__).with_name("rate_worker.py")
-TESTS = Path(__file__).resolve().parents[1]
 INSTANCES, CALLS, RATE = 4, 5, 5
 
 
 def run_instances(tmp_path: Path, settings: dict) -> list[dict]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])}
-    go = tmp_path / "go"
-    go.unlink(missing_ok=True)
-    started = []
-    for index in range(INSTANCES):
-        ready = tmp_path / f"ready-{index}"
-        ready.unlink(missing_ok=True)
-        command = [sys.executable, str(WORKER), json.dumps(settings), str(CALLS), str(ready), str(go)]
-        started.append(
-            (ready, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
-        )
-    for ready, process in started:
-        while not ready.exists():
-            assert process.poll() is None, process.stderr.read().decode()
-            time.sleep(0.02)
-    go.touch()
-    out = []
-    for _, process in started:
-        stdout, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr.decode()
-        out.append(json.loads(stdout.decode().strip().splitlines()[-1]))
-    return out
+    """``INSTANCES`` workers, each making ``CALLS`` rate-limited calls at once."""
+    return results(start_instances(tmp_path, WORKER, settings, CALLS, INSTANCES))
 
 
 def settings_for(emulator, **extra) -> dict:
