@@ -156,17 +156,32 @@ def make_business_app():
     """Build a business app with setting overrides (no database needed to build one)."""
     from grafana_scf.app import create_app
 
-    apps = []
-
     def make(**overrides):
         settings = {"DATASOURCE_TOKEN": None, **overrides}
         app = create_app(BUSINESS_DIR / "index.py", **settings)
-        apps.append(app)
+        _BUSINESS_APPS.append(app)
         return app
 
     yield make
-    for app in apps:
+    _close_connections()
+
+
+_BUSINESS_APPS: list = []
+"""Every business app the tests built: their connections are closed after each test."""
+
+
+def _close_connections() -> None:
+    for app in _BUSINESS_APPS:
         app.source.database.close()
+
+
+@pytest.fixture(autouse=True)
+def _business_connections_closed_after_each_test():
+    """An app's connection is opened lazily and reopened on its next use: closing them all
+    after each test keeps the suite's hold on the shared server to one test's worth (the
+    apps of a session live on, and would otherwise keep a connection each to the end)."""
+    yield
+    _close_connections()
 
 
 @pytest.fixture(scope="session")
