@@ -234,26 +234,14 @@ class RollupPlanner:
         if width_s is None:
             # A table compares ``bucket`` with the range only: the whole span is one interval.
             width_s = WHOLE_SPAN
-        table, params = self.real_time_table(
-            rollup, state.watermark, context.time_range, width_s, state.origin, since
+        table, params = real_time_table(
+            rollup, self.schema, state.watermark, context.time_range, width_s, state.origin, since
         )
         ctx = _Context(context.time_range, context.interval_ms, adhoc, table)
         bound = _compile(entry.rollup.sql, ctx, values)  # type: ignore[union-attr]
         bound.params.update(params)
         result = run(bound)
         return PlannedAnswer(result, {"rollup": "mixed", "statements": _statements(state_sql, [result])})
-
-    def real_time_table(
-        self,
-        rollup: Rollup,
-        watermark: dt.datetime,
-        tr: TimeRange,
-        width_s: int | None,
-        origin: dt.datetime = _EPOCH,
-        since: dt.datetime | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        """``$__rollupTable`` over this planner's schema (``realtime_table.py``)."""
-        return real_time_table(rollup, self.schema, watermark, tr, width_s, origin, since)
 
 
 def state_statement(schema: str) -> str:
