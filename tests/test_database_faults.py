@@ -17,6 +17,7 @@ import yaml
 
 from grafana_scf.app import create_app
 from support.events import function_url_event
+from support.names import run_name
 from support.tcpproxy import TcpProxy
 
 STALL_MARKER = "stall-here"
@@ -199,3 +200,46 @@ def test_each_server_error_code_has_its_own_message(make_app, error, status, sta
     """MySQL's 3024 cannot be provoked on MariaDB: the mapping of the codes, on their own."""
     translated = make_app().source.database.translate(pymysql.err.OperationalError(*error))
     assert (translated.status, translated.message[: len(start)]) == (status, start)
+
+
+LIMITED_USER, LIMITED_PASSWORD = run_name("lh_one_conn"), "one-connection-only"
+
+
+@pytest.fixture
+def limited_account(private_server, private_db_settings):
+    """An account of the private server allowed one connection at a time."""
+    database = private_db_settings["MYSQL_DATABASE"]
+    with private_server.connect() as conn, conn.cursor() as cursor:
+        for host in ("%", "localhost"):
+            cursor.execute(
+                "CREATE USER %s@%s IDENTIFIED BY %s WITH MAX_USER_CONNECTIONS 1",
+                (LIMITED_USER, host, LIMITED_PASSWORD),
+            )
+            cursor.execute(f"GRANT SELECT ON `{database}`.* TO %s@%s", (LIMITED_USER, host))
+    try:
+        yield {**private_db_settings, "MYSQL_USER": LIMITED_USER, "MYSQL_PASSWORD": LIMITED_PASSWORD}
+    finally:
+        with private_server.connect() as conn, conn.cursor() as cursor:
+            for host in ("%", "localhost"):
+                cursor.execute("DROP USER IF EXISTS %s@%s", (LIMITED_USER, host))
+
+
+def test_a_server_that_turns_the_connection_away_is_a_502_not_a_catalog_fault(make_app, limited_account):
+    """Over its connection limit the server answers the handshake with an error of the
+    statement range (1203/1226): still the server's answer, a 502, never "the catalog SQL"."""
+    holder = make_app(**limited_account)
+    assert ask(holder, "one")[0] == 200  # holds the account's one connection
+    status, answer = ask(make_app(**limited_account), "one")
+    assert status == 502, answer
+    assert answer["message"].startswith(f"A: MySQL {LIMITED_USER}@"), answer
+    assert "turned the connection away" in answer["message"] and "catalog" not in answer["message"]
+    assert LIMITED_PASSWORD not in json.dumps(answer)
+    holder.source.database.close()
+    assert ask(make_app(**limited_account), "one")[0] == 200
+
+
+@pytest.mark.parametrize("code", [1040, 1129, 1203, 1226, 4151])
+def test_a_statement_range_code_while_connecting_is_a_502(make_app, code):
+    """The codes the server can answer a handshake with, mapped on their own."""
+    translated = make_app().source.database.translate(pymysql.err.OperationalError(code, "no"))
+    assert (translated.status, "turned the connection away" in translated.message) == (502, True)

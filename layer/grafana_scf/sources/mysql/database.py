@@ -44,6 +44,9 @@ _LOST_CODES = {2013, 2006, 2055, 1927, 4031}  # lost / gone away / killed or idl
 _CONNECT_CODES = {2002, 2003, 2005}  # refused, unreachable, unknown host
 _LOCK_WAIT_CODES = {1205}
 _ACCESS_CODES = {1044, 1045, 1049, 1142, 1143}
+# The server turned a new connection away: too many connections, blocked or unknown host, a
+# user's connection or resource limit, an expired password or a locked account.
+_TURNED_AWAY_CODES = {1040, 1129, 1130, 1203, 1226, 1698, 1820, 1862, 3118, 4151}
 _REGEXP_ERROR = 1139
 
 READ_MARGIN_S = 2.0
@@ -154,19 +157,22 @@ class Database:
 
         s = self.settings
         wait = self._bounded_wait(s.connect_timeout_s, "connect")
-        conn = pymysql.connect(
-            host=s.host,
-            port=s.port,
-            user=s.user,
-            password=s.password,
-            database=s.database,
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=wait.seconds,
-            read_timeout=wait.seconds,
-            write_timeout=wait.seconds,
-            init_command="SET time_zone = '+00:00'",
-        )
+        try:
+            conn = pymysql.connect(
+                host=s.host,
+                port=s.port,
+                user=s.user,
+                password=s.password,
+                database=s.database,
+                charset="utf8mb4",
+                autocommit=True,
+                connect_timeout=wait.seconds,
+                read_timeout=wait.seconds,
+                write_timeout=wait.seconds,
+                init_command="SET time_zone = '+00:00'",
+            )
+        except pymysql.err.MySQLError as exc:
+            raise self._connect_error(exc) from None
         # types-PyMySQL leaves get_server_info unannotated; it returns the server's version string.
         self.server_version = conn.get_server_info()  # type: ignore[no-untyped-call]
         self.is_mariadb = "mariadb" in self.server_version.lower()
@@ -319,6 +325,8 @@ class Database:
             return DownstreamError(f"{where} gave up waiting for a lock: {text}", HTTPStatus.GATEWAY_TIMEOUT)
         if code in _ACCESS_CODES:
             return DownstreamError(f"{where} refused access: {text}", HTTPStatus.BAD_GATEWAY)
+        if code in _TURNED_AWAY_CODES:
+            return DownstreamError(f"{where} turned the connection away: {text}", HTTPStatus.BAD_GATEWAY)
         if code == _REGEXP_ERROR:
             return RegexpError(f"invalid regular expression: {text}")
         if code is not None and 1000 <= code < 2000:
@@ -327,6 +335,18 @@ class Database:
             return DownstreamError(f"cannot reach {where}: {exc.__class__.__name__}", HTTPStatus.BAD_GATEWAY)
         log.error("unexpected database error from %s: %r", where, exc)
         return DownstreamError(f"{where} failed: {text}", HTTPStatus.BAD_GATEWAY)
+
+    def _connect_error(self, exc: Exception) -> ServiceError:
+        """A failed connect: whatever the server said, it is the server's answer (502), never
+        a catalog fault; the codes a statement can also raise keep their own message."""
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in _TURNED_AWAY_CODES or (
+            code is not None and 1000 <= code < 2000 and code not in _ACCESS_CODES
+        ):
+            return DownstreamError(
+                f"{self.settings.where} turned the connection away: {_message(exc)}", HTTPStatus.BAD_GATEWAY
+            )
+        return self.translate(exc)
 
     def _time_limit_error(self) -> ServiceError:
         where = self.settings.where
