@@ -254,6 +254,20 @@ def test_a_ranking_over_the_range_reads_nothing_before_it(apps):
     assert "1970-01-01" in frames[0]["meta"]["executedQueryString"]
 
 
+def test_a_ranking_over_many_days_reads_two_snapshots_instead_of_the_days(apps):
+    """``labeller_days`` keeps subtractable daily snapshots: a span of a week or more of
+    stored days is read as the difference of two (the planned-equals-raw test above checks
+    the answers); a shorter one as its stored rows."""
+    planned_app, _ = apps
+    long = {**dashboard_body("top_labellers", limit=5), "range": {"from": (START_S + 3_600) * 1000,
+                                                                  "to": UNTIL_S * 1000 - 1}}  # fmt: skip
+    _, frames = post(planned_app, long)
+    statements = frames[0]["meta"]["executedQueryString"]
+    assert statements.count("`labeller_days__snapshot`") == 2, statements
+    _, frames = post(planned_app, dashboard_body("top_labellers", limit=5))  # 5 stored days
+    assert "`labeller_days__snapshot`" not in frames[0]["meta"]["executedQueryString"]
+
+
 def test_distinct_counts_are_planned_only_at_their_grain(apps, slugs):
     """labeller_counts adds up within a day only: a 2-day interval is answered raw, and
     both answers equal the raw ones."""

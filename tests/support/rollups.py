@@ -189,7 +189,7 @@ def snapshot_mismatches(cursor, rollup: Rollup, schema: str) -> list[tuple]:
         return list(cursor.fetchall())
     dimensions = ", ".join(f"r.{quote_identifier(d)}" for d in rollup.dimensions)
     aggregates = ", ".join(
-        f"{kind.upper()}(r.{quote_identifier(m)}) AS {quote_identifier(m)}"
+        f"{'SUM' if kind == 'count' else kind.upper()}(r.{quote_identifier(m)}) AS {quote_identifier(m)}"
         for m, kind in rollup.measures.items()
     )
     moments = " UNION ALL ".join("SELECT CAST(%s AS DATETIME) AS at" for _ in ats)

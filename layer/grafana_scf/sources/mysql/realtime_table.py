@@ -15,7 +15,7 @@ from typing import Any
 
 from grafana_scf.sources.mysql.compiler import BoundSql
 from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
-from grafana_scf.sources.mysql.snapshots import collapsed_before
+from grafana_scf.sources.mysql.snapshots import collapsed_before, collapsed_span
 from grafana_scf.timerange import TimeRange
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -41,7 +41,8 @@ def real_time_table(
     first bucket, which is before ``from``; read from the rollup's latest snapshot
     there and the stored rows after it, when it keeps snapshots), the others into one
     row per interval (``width_s``; for a table, the whole span) dated no earlier than
-    their span.
+    their span; a table's span of many snapshot periods as the difference of two
+    snapshots, when the rollup's can be subtracted.
     """
     columns = ", ".join(rollup.columns)
     table = rollup.table(schema)
@@ -53,7 +54,12 @@ def real_time_table(
         if start > stored_from:
             before = start <= from_bucket
             span = (stored_from, start)
-            snapshot = collapsed_before(rollup, schema, span, origin, index, params) if before else None
+            if before:
+                snapshot = collapsed_before(rollup, schema, span, origin, index, params)
+            elif width_s is not None and width_s >= WHOLE_SPAN:
+                snapshot = collapsed_span(rollup, schema, span, origin, index, params)
+            else:
+                snapshot = None
             parts.append(snapshot or _stored(rollup, table, span, None if before else width_s, index, params))
         live = compile_rollup_sql(dataclasses.replace(rollup, grain_ms=1000), start, end)
         renamed = _prefix_params(live, f"__live{index}")
@@ -86,7 +92,7 @@ def _live_ranges(
     return edges
 
 
-_MEASURE_SQL = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+_MEASURE_SQL = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
 
 
 def _stored(

@@ -162,6 +162,7 @@ class RollupStore:
                     f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ({bound.text}) AS src",
                     bound.params,
                 )
+            self._check_counts(rollup, start, end)
             if rollup.snapshot_ms and origin is not None and watermark is not None:
                 written += self._refresh_snapshots(rollup, start, watermark, origin)
             self._run(
@@ -174,6 +175,25 @@ class RollupStore:
             self.conn.rollback()
             raise
         return int(written), self.rows_read() - before
+
+    def _check_counts(self, rollup: Rollup, start: datetime, end: datetime) -> None:
+        """Refuse the chunk if a ``count`` measure is below 1 on a row it wrote: the planner
+        reads a count that differs by nothing as no rows (``snapshots.collapsed_span``)."""
+        for name, kind in rollup.measures.items():
+            if kind != "count":
+                continue
+            column = quote_identifier(name)
+            rows = self._run(
+                f"SELECT COUNT(*) FROM {rollup.table(self.schema)} "
+                f"WHERE bucket >= %s AND bucket < %s AND NOT {column} >= 1",
+                (start, end),
+            )
+            if rows[0][0]:
+                raise RollupShapeError(
+                    f"rollup {rollup.name}: measure {name!r} is declared count, but {rows[0][0]} of the "
+                    f"rows its SQL answered for [{start}, {end}) hold less than 1 (a count measure "
+                    "counts source rows, as COUNT(*) does)"
+                )
 
     def _refresh_snapshots(
         self, rollup: Rollup, start: datetime, watermark: datetime, origin: datetime

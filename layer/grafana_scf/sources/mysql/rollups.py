@@ -31,8 +31,13 @@ if TYPE_CHECKING:
     from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter
 
 ROLLUP_NAME = "^[a-z][a-z0-9_]*$"
-MEASURE_KINDS = ("sum", "min", "max", "distinct")
-"""``distinct``: a distinct count at the grain (``COUNT(DISTINCT key)`` per bucket and
+MEASURE_KINDS = ("sum", "count", "min", "max", "distinct")
+"""``count``: a sum that counts source rows, at least 1 on every stored row (the refresher
+checks it). With one, and sums only, a rollup's snapshots can be subtracted: the stored
+rows of a span are the snapshot at its end minus the one at its start, and a dimension
+value whose counts differ by nothing had no rows in between (``snapshots.py``).
+
+``distinct``: a distinct count at the grain (``COUNT(DISTINCT key)`` per bucket and
 dimension values). Summed across dimension values that split the counted keys (each
 key has one value), never across buckets: such a rollup answers only at its grain."""
 ROLLUP_SQL_MACROS = frozenset({"bucket", "bucketRange"})
@@ -102,7 +107,7 @@ class Rollup:
     grain_ms: int
     time_column: str
     dimensions: tuple[str, ...]
-    measures: Mapping[str, str]  # measure column -> kind (sum, min, max, distinct)
+    measures: Mapping[str, str]  # measure column -> kind (sum, count, min, max, distinct)
     sql: str
     lateness: int = 0
     description: str = ""
@@ -121,6 +126,18 @@ class Rollup:
     def at_grain_only(self) -> bool:
         """A rollup with a ``distinct`` measure: exact only for intervals equal to the grain."""
         return "distinct" in self.measures.values()
+
+    @property
+    def count_measure(self) -> str | None:
+        """The first ``count`` measure, if any."""
+        return next((name for name, kind in self.measures.items() if kind == "count"), None)
+
+    @property
+    def subtractable_snapshots(self) -> bool:
+        """Snapshots whose difference is the stored rows between them: kept, with a count
+        measure and nothing but sums and counts."""
+        kinds = set(self.measures.values())
+        return bool(self.snapshot_ms) and "count" in kinds and kinds <= {"sum", "count"}
 
     @property
     def columns(self) -> tuple[str, ...]:

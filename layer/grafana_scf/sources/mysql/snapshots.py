@@ -28,7 +28,7 @@ from grafana_scf.sources.mysql.rollups import (
 )
 
 _EPOCH = dt.datetime(1970, 1, 1)
-_AGGREGATE = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+_AGGREGATE = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
 
 
 def snapshot_table(rollup: Rollup | str, schema: str) -> str:
@@ -155,6 +155,80 @@ def collapsed_before(
         f"WHERE bucket >= {at_} AND bucket < {to}\n"
         f") AS before_from GROUP BY {dimensions}"
     )
+
+
+SPAN_MIN_PERIODS = 7
+"""A span is read as a difference of two snapshots when it holds this many snapshot periods
+or more: two snapshots hold every dimension value ever seen, a few periods of stored rows
+only those seen then, so shorter spans are cheaper read as they are."""
+
+
+def collapsed_span(
+    rollup: Rollup,
+    schema: str,
+    span: tuple[dt.datetime, dt.datetime],
+    origin: dt.datetime,
+    index: int,
+    params: dict[str, Any],
+) -> str | None:
+    """The stored buckets in ``span`` = ``[low, high)`` as one row per dimension values that
+    has rows there (dated ``low``), read as the snapshot at the last boundary ``b <= high``
+    minus the one at the first boundary ``a >= low``, plus the stored rows in ``[low, a)``
+    and ``[b, high)``; a value whose count measure differs by nothing had no rows.
+
+    None when that is not exact or not cheaper: snapshots that cannot be subtracted (see
+    ``Rollup.subtractable_snapshots``), no known origin, or fewer than
+    ``SPAN_MIN_PERIODS`` periods between the boundaries. Should a backfill have moved the
+    origin since the planner read it, the stored rows in ``[a, b)`` are read instead (the
+    state row is read in the same statement).
+    """
+    low, high = span
+    if not rollup.subtractable_snapshots or origin <= _EPOCH or low < origin:
+        return None
+    period = rollup.snapshot_s
+    first = from_epoch(-(-_epoch_s(low) // period) * period)
+    last = from_epoch(_epoch_s(high) // period * period)
+    if (last - first).total_seconds() < SPAN_MIN_PERIODS * period:
+        return None
+    key = f"__span{index}_"
+    params.update({f"{key}{name}": value for name, value in
+                   (("rollup", rollup.name), ("origin", origin), ("low", low), ("first", first),
+                    ("last", last), ("high", high))})  # fmt: skip
+    rollup_, origin_, low_, first_, last_, high_ = (
+        f"%({key}{name})s" for name in ("rollup", "origin", "low", "first", "last", "high")
+    )
+    state = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+    snapshot, table = snapshot_table(rollup, schema), rollup.table(schema)
+    names, stored = _names((*rollup.dimensions, *rollup.measures)), _names(rollup.columns[1:], "s.")
+    same_origin = f"JOIN {state} AS st ON st.rollup = {rollup_} AND st.origin = {origin_}"
+    parts = [
+        f"SELECT 1 AS sign, {names} FROM {table} WHERE bucket >= {low_} AND bucket < {first_}",
+        f"SELECT 1, {stored} FROM {snapshot} AS s {same_origin} WHERE s.bucket = {last_}",
+        f"SELECT 1, {_names(rollup.columns[1:], 'r.')} FROM {table} AS r JOIN {state} AS st "
+        f"ON st.rollup = {rollup_} AND NOT st.origin <=> {origin_} "
+        f"WHERE r.bucket >= {first_} AND r.bucket < {last_}",
+        f"SELECT 1, {names} FROM {table} WHERE bucket >= {last_} AND bucket < {high_}",
+    ]
+    if first > origin:  # the snapshot at the origin would be empty: there is none
+        parts.insert(2, f"SELECT -1, {stored} FROM {snapshot} AS s {same_origin} WHERE s.bucket = {first_}")
+    count = quote_identifier(rollup.count_measure or "")
+    differences = ", ".join(f"{_difference(quote_identifier(name))} AS {quote_identifier(name)}"
+                            for name in rollup.measures)  # fmt: skip
+    dimensions = _names(rollup.dimensions)
+    union = "\n  UNION ALL ".join(parts)
+    return (
+        f"SELECT CAST({low_} AS DATETIME) AS bucket, {dimensions}, {differences} FROM (\n  {union}\n"
+        f") AS span GROUP BY {dimensions} HAVING {_difference(count)} > 0"
+    )
+
+
+def _difference(column: str) -> str:
+    """The signed sum of a measure (the rows of the snapshot at ``a`` count negatively).
+
+    Two sums subtracted rather than ``SUM(sign * x)``: an unsigned column times -1 is an
+    error, while SUM of an integer column is a DECIMAL, which subtracts freely.
+    """
+    return f"SUM(IF(sign > 0, {column}, 0)) - SUM(IF(sign < 0, {column}, 0))"
 
 
 def _aggregates(rollup: Rollup) -> str:
