@@ -243,3 +243,11 @@ def test_a_statement_range_code_while_connecting_is_a_502(make_app, code):
     """The codes the server can answer a handshake with, mapped on their own."""
     translated = make_app().source.database.translate(pymysql.err.OperationalError(code, "no"))
     assert (translated.status, "turned the connection away" in translated.message) == (502, True)
+
+
+@pytest.mark.parametrize("code", [1045, 1698])
+def test_both_access_denied_codes_say_refused_access(make_app, code):
+    """1698 is what MariaDB answers an unknown user with at times, instead of 1045."""
+    error = pymysql.err.OperationalError(code, "Access denied for user 'x'@'127.0.0.1'")
+    translated = make_app().source.database.translate(error)
+    assert (translated.status, "refused access" in translated.message) == (502, True)

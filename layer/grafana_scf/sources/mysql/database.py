@@ -43,10 +43,12 @@ _KILLED_CODES = {1317}  # KILL QUERY: "Query execution was interrupted"
 _LOST_CODES = {2013, 2006, 2055, 1927, 4031}  # lost / gone away / killed or idle-closed connection
 _CONNECT_CODES = {2002, 2003, 2005}  # refused, unreachable, unknown host
 _LOCK_WAIT_CODES = {1205}
-_ACCESS_CODES = {1044, 1045, 1049, 1142, 1143}
+# Access denied: to the account (1045; 1698 when no authentication method of the account
+# succeeded, as MariaDB answers for an unknown user at times), the database or a table.
+_ACCESS_CODES = {1044, 1045, 1049, 1142, 1143, 1698}
 # The server turned a new connection away: too many connections, blocked or unknown host, a
 # user's connection or resource limit, an expired password or a locked account.
-_TURNED_AWAY_CODES = {1040, 1129, 1130, 1203, 1226, 1698, 1820, 1862, 3118, 4151}
+_TURNED_AWAY_CODES = {1040, 1129, 1130, 1203, 1226, 1820, 1862, 3118, 4151}
 _REGEXP_ERROR = 1139
 
 READ_MARGIN_S = 2.0
