@@ -237,8 +237,31 @@ def test_meta_says_how_it_was_answered(apps):
     custom = frames[0]["meta"]["custom"]
     assert custom["rollup"] == "mixed"
     statements = frames[0]["meta"]["executedQueryString"]
-    assert "rollup_state" in statements and "`task_events`" in statements
+    assert "rollup_state" in statements and "`task_totals`" in statements
     assert statements.count("FROM tasks t") == 2  # head and tail
+
+
+def test_the_coarsest_rollup_that_keeps_the_filtered_dimensions_answers(apps, slugs):
+    """``task_totals`` (task_events by event and status) answers a request that filters on
+    no project, customer or modality; one that does is answered from ``task_events``;
+    ``project_progress`` (per project) never reads the coarser one. The answers are checked
+    against raw by the property tests above."""
+    planned_app, _ = apps
+
+    def table_read(body):
+        _, frames = post(planned_app, body)
+        statements = frames[0]["meta"]["executedQueryString"]
+        assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
+        return [name for name in ("task_totals", "task_events") if f".`{name}`" in statements]
+
+    assert table_read(dashboard_body("task_backlog")) == ["task_totals"]
+    assert table_read(dashboard_body("task_backlog", project=[slugs[0][0]])) == ["task_events"]
+    modality = {
+        **dashboard_body("tasks_created"),
+        "filters": [{"key": "modality", "operator": "=", "value": "text"}],
+    }
+    assert table_read(modality) == ["task_events"]
+    assert table_read(dashboard_body("project_progress")) == ["task_events"]
 
 
 def test_a_ranking_over_the_range_reads_nothing_before_it(apps):
@@ -313,15 +336,22 @@ def test_raw_path_unchanged_for_entries_without_rollup(apps):
 
 
 def test_stale_rollup_is_not_used(apps, copy_db):
+    """A stale coarser rollup gives way to the entry's own; both stale, the answer is raw."""
     conn, _, schema = copy_db
-    rollup = CATALOG.rollups["task_events"]
-    set_definition_hash(conn, schema, rollup.name, "0" * 64)
+    coarser, own = CATALOG.rollups["task_totals"], CATALOG.rollups["task_events"]
+    set_definition_hash(conn, schema, coarser.name, "0" * 64)
     try:
         _, frames = post(apps[0], dashboard_body("tasks_created"))
+        meta = frames[0]["meta"]
+        assert meta["custom"]["rollup"] == "mixed" and ".`task_events`" in meta["executedQueryString"]
+        assert meta["executedQueryString"].count("rollup_state") == 2  # both states were read
+        set_definition_hash(conn, schema, own.name, "0" * 64)
+        _, frames = post(apps[0], dashboard_body("tasks_created"))
         custom = frames[0]["meta"]["custom"]
-        assert custom["rollup"] == "raw" and "stale" in custom["reason"]
+        assert custom["rollup"] == "raw" and "task_events is stale" in custom["reason"]
     finally:
-        set_definition_hash(conn, schema, rollup.name, rollup.definition_hash)
+        for rollup in (coarser, own):
+            set_definition_hash(conn, schema, rollup.name, rollup.definition_hash)
 
 
 def _rollup_rows_read(plan) -> int:
@@ -331,13 +361,20 @@ def _rollup_rows_read(plan) -> int:
     if not isinstance(plan, dict):
         return 0
     own = 0
-    if plan.get("table_name") in ("task_events", "r"):
+    if plan.get("table_name") in ("task_events", "task_totals", "r"):
         own = round((plan.get("r_rows") or 0) * (plan.get("r_loops") or 0))
     return own + sum(_rollup_rows_read(value) for value in plan.values())
 
 
-@pytest.mark.parametrize("entry_name", ["task_backlog", "tasks_by_status", "project_progress"])
-def test_state_entries_read_a_snapshot_not_the_stored_history_before_it(apps, copy_db, entry_name):
+@pytest.mark.parametrize(
+    ("entry_name", "table"),
+    [
+        ("task_backlog", "task_totals"),
+        ("tasks_by_status", "task_totals"),
+        ("project_progress", "task_events"),
+    ],
+)
+def test_state_entries_read_a_snapshot_not_the_stored_history_before_it(apps, copy_db, entry_name, table):
     """The stored history before ``from`` comes from the snapshot at the last midnight at or
     before the hour holding ``from``, and stored rows only from there on."""
     conn, _, schema = copy_db
@@ -347,13 +384,13 @@ def test_state_entries_read_a_snapshot_not_the_stored_history_before_it(apps, co
     assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
     statement = frames[0]["meta"]["executedQueryString"].split(";\n")[-1]
     at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=from_s - from_s % 86_400)
-    assert f"`{schema}`.`task_events__snapshot` AS s" in statement
+    assert f"`{schema}`.`{table}__snapshot` AS s" in statement
     assert f"WHERE s.bucket = '{at}'" in statement
     assert f"WHERE bucket >= '{at}' AND bucket < '{at + dt.timedelta(hours=5)}'" in statement
     with conn.cursor() as cursor:
         cursor.execute("ANALYZE FORMAT=JSON " + statement)
         read = _rollup_rows_read(json.loads(cursor.fetchone()[0]))
-        cursor.execute(f"SELECT SUM(bucket < %s), SUM(bucket >= %s) FROM `{schema}`.task_events", (at, at))
+        cursor.execute(f"SELECT SUM(bucket < %s), SUM(bucket >= %s) FROM `{schema}`.{table}", (at, at))
         history, since = map(int, cursor.fetchone())
     conn.commit()
     uses = 2 if entry_name == "task_backlog" else 1  # its SQL reads $__rollupTable twice

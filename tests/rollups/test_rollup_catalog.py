@@ -87,7 +87,12 @@ def test_rollups_and_entry_blocks_load_as_frozen_objects():
 
 def test_shipped_catalog_declares_the_rollups_the_dashboards_need():
     catalog = load_catalog(load_catalog_file(BUSINESS_DIR / "catalog.yaml"))
-    assert {"annotation_activity", "task_events", "labeller_days", "labeller_counts"} == set(catalog.rollups)
+    assert {"annotation_activity", "task_events", "labeller_days", "labeller_counts"} | {
+        "annotation_totals",
+        "task_totals",
+    } == set(catalog.rollups)
+    assert catalog.entries["tasks_created"].rollup.coarser == ("task_totals",)
+    assert catalog.entries["project_progress"].rollup.coarser == ()  # it selects the project
     served = {e.name: e.rollup.rollup for e in catalog.entries.values() if e.rollup}
     assert served["labels_created"] == "annotation_activity"
     assert served["tasks_created"] == "task_events"
@@ -193,6 +198,12 @@ def test_a_snapshot_table_name_must_fit_an_identifier():
         ([*ROLLUP, "snapshot"], "90s", "rollups.signups_5m.snapshot: '90s' is not a whole multiple of"),
         ([*ROLLUP, "snapshot"], "daily", "rollups.signups_5m.snapshot: 'daily' is not a duration"),
         ([*ROLLUP, "snapshot"], 1, "rollups.signups_5m.snapshot"),
+        ([*ROLLUP, "coarser"], {"signups_total": ["channel"]}, None),
+        ([*ROLLUP, "coarser"], {"x": ["role"]}, "rollups.signups_5m.coarser.x: 'role' is not a dimension of"),
+        ([*ROLLUP, "coarser"], {"x": ["country", "channel"]}, "coarser.x: keeps every dimension"),
+        ([*ROLLUP, "coarser"], {"signups_5m": ["channel"]}, "coarser.signups_5m: the name is already used"),
+        ([*ROLLUP, "coarser"], {"x": []}, "rollups.signups_5m.coarser.x"),
+        ([*ROLLUP, "coarser"], ["x"], "rollups.signups_5m.coarser"),
     ],
 )
 def test_bad_rollups_are_refused_naming_the_place(path, value, message):
@@ -226,3 +237,45 @@ def test_a_distinct_count_rollup_keeps_no_snapshots_and_serves_no_table():
     table["metrics"]["signups"]["format"] = "table"
     with pytest.raises(CatalogError, match="distinct measure, exact only at its grain"):
         load_catalog(table)
+
+
+def with_coarser(coarser, entry_sql=ENTRY_ROLLUP_SQL, measures=None):
+    document = changed([*ROLLUP, "coarser"], coarser)
+    document["metrics"]["signups"]["rollup"]["sql"] = entry_sql
+    if measures:
+        document["rollups"]["signups_5m"]["measures"] = measures
+    return load_catalog(document)
+
+
+def test_a_coarser_rollup_is_the_parent_regrouped():
+    catalog = with_coarser({"signups_by_channel": ["channel"]})
+    parent, child = catalog.rollups["signups_5m"], catalog.rollups["signups_by_channel"]
+    assert (child.parent, child.dimensions, child.grain_ms, dict(child.measures)) == (
+        "signups_5m",
+        ("channel",),
+        parent.grain_ms,
+        {"signups": "sum"},
+    )
+    assert child.sql.startswith("SELECT src.bucket, src.`channel`, SUM(src.`signups`) AS `signups`\nFROM (")
+    assert child.sql.endswith(") AS src\nGROUP BY src.bucket, src.`channel`")
+    assert child.definition_hash != parent.definition_hash
+    bound = compile_rollup_sql(child, datetime(2026, 1, 1), datetime(2026, 1, 2))
+    assert bound.params == compile_rollup_sql(parent, datetime(2026, 1, 1), datetime(2026, 1, 2)).params
+
+
+def test_an_entry_reads_the_coarser_rollups_whose_dropped_dimensions_it_only_filters_on():
+    both = {"by_channel": ["channel"], "by_country": ["country"]}
+    assert with_coarser(both).entries["signups"].rollup.coarser == ("by_channel", "by_country")
+    selects_country = ENTRY_ROLLUP_SQL.replace("SUM(signups)", "country, SUM(signups)").replace(
+        "GROUP BY 1", "GROUP BY 1, 2"
+    )
+    assert with_coarser(both, selects_country).entries["signups"].rollup.coarser == ("by_country",)
+    in_a_string = ENTRY_ROLLUP_SQL.replace(
+        "AND $__adhocFilters()", "AND 'country' <> '' AND $__adhocFilters()"
+    )
+    assert with_coarser(both, in_a_string).entries["signups"].rollup.coarser == ("by_channel", "by_country")
+
+
+def test_a_distinct_rollup_has_no_coarser_rollups():
+    with pytest.raises(CatalogError, match=r"coarser\.x: signups_5m has a distinct measure"):
+        with_coarser({"x": ["channel"]}, measures={"signups": "distinct"})

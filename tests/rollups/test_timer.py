@@ -58,7 +58,9 @@ def test_a_timer_tick_builds_every_rollup_and_answers_one_logged_line(rollup_app
     assert summary["trigger"] == "nightly"
     assert {r["rollup"] for r in summary["rollups"]} == {
         "annotation_activity",
+        "annotation_totals",
         "task_events",
+        "task_totals",
         "labeller_days",
         "labeller_counts",
     }
@@ -84,6 +86,22 @@ def test_the_shipped_rollups_hold_what_the_source_says(rollup_app, seeded_databa
     )
     created = one(f"SELECT SUM(delta) FROM `{SCHEMA}`.task_events WHERE event = 'created'")
     assert created == one(f"SELECT COUNT(*) FROM `{db}`.tasks")
+    # the coarser rollups: the source regrouped, 8 (event, status) pairs at most an hour
+    totals = one(
+        f"SELECT status, SUM(delta) FROM `{SCHEMA}`.task_totals GROUP BY 1 HAVING SUM(delta) <> 0 ORDER BY 1"
+    )
+    assert totals == by_status
+    assert one(
+        f"SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM `{SCHEMA}`.task_totals GROUP BY bucket) AS h"
+    ) <= [(8,)]
+    assert one(
+        f"SELECT CAST(modality AS CHAR), SUM(labels), SUM(annotations) FROM `{SCHEMA}`.annotation_totals "
+        "GROUP BY 1 ORDER BY 1"
+    ) == one(
+        f"SELECT CAST(p.modality AS CHAR), SUM(a.label_count), COUNT(*) FROM `{db}`.annotations a "
+        f"JOIN `{db}`.tasks t ON t.id = a.task_id JOIN `{db}`.projects p ON p.id = t.project_id "
+        "GROUP BY 1 ORDER BY 1"
+    )
     # labeller_days: one row per labeller and day; the current day is after its watermark
     days = f"`{SCHEMA}`.labeller_days WHERE bucket < (SELECT watermark FROM `{SCHEMA}`.rollup_state "
     days += "WHERE rollup = 'labeller_days')"

@@ -36,6 +36,8 @@ RESPONSE_LIMIT = 6 * 1024 * 1024
 # whose message the runner's own line for that request already carries.
 _RECORD = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
 _REQUEST_FAILED = re.compile(r"ERROR grafana_scf [A-Z]+ \S+ failed: ")
+# The refresher's errors: the runner's line for the timer tick carries them in its summary.
+_TICK_FAILED = re.compile(r"ERROR grafana_scf\.rollups ")
 
 
 def forwarded_level(line: str) -> int:
@@ -43,13 +45,13 @@ def forwarded_level(line: str) -> int:
 
     Debug and info records of the function's logging (per-request lines, timings) are
     details: DEBUG. Its warnings, errors, tracebacks and ``print`` output stay at INFO,
-    except the engine's record of a failed request, which would repeat the reason the
-    runner logs with that request.
+    except the engine's record of a failed request or rollup refresh, which would repeat
+    the reason the runner logs with that request or timer tick.
     """
     record = _RECORD.match(line)
     if record is None:
         return logging.INFO
-    if record.group(1) in ("DEBUG", "INFO") or _REQUEST_FAILED.match(line):
+    if record.group(1) in ("DEBUG", "INFO") or _REQUEST_FAILED.match(line) or _TICK_FAILED.match(line):
         return logging.DEBUG
     return logging.INFO
 

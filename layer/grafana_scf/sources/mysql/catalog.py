@@ -13,6 +13,7 @@ that is not defined there, or a definition no entry uses, is a ``CatalogError``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +22,7 @@ from typing import Any
 from grafana_scf.catalog_file import CatalogError, SharedDefinitions, catalog_schema
 from grafana_scf.protocol import schema_message
 from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
+from grafana_scf.sources.mysql.entry_rollups import check_entry_rollup, coarser_choices, entry_rollup
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.params import Param
 from grafana_scf.sources.mysql.rollups import (
@@ -28,8 +30,6 @@ from grafana_scf.sources.mysql.rollups import (
     ROLLUPS_SECTION,
     EntryRollup,
     Rollup,
-    check_entry_rollup,
-    entry_rollup,
     load_rollups,
 )
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
@@ -193,9 +193,12 @@ def load_catalog(document: Mapping[str, Any]) -> Catalog:
             entries[name] = _entry(name, kind, raw, f"{section}.{name}", shared)
     shared.check_all_used()
     rollups = load_rollups(document.get("rollups"))
-    catalog = Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys), rollups)
-    _cross_check(catalog)
-    return catalog
+    _cross_check(Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys), rollups))
+    for name, entry in entries.items():
+        if entry.rollup is not None:
+            spec = dataclasses.replace(entry.rollup, coarser=coarser_choices(entry, rollups))
+            entries[name] = dataclasses.replace(entry, rollup=spec)
+    return Catalog(MappingProxyType(entries), MappingProxyType(adhoc_keys), rollups)
 
 
 def _check_schema(document: Mapping[str, Any]) -> None:

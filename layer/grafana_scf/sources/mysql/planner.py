@@ -112,7 +112,7 @@ class RollupPlanner:
         reason, state_sql = self._ineligible(entry, rollup, values, context, filter_keys)
         state: RollupState | None = None
         if reason is None:
-            state, reason, state_sql = self._state(rollup)
+            rollup, state, reason, state_sql = self._choose(entry, values, filter_keys)
         if reason is not None or state is None or state.watermark is None:
             return _raw((fallback or run)(raw), reason or "no watermark", state_sql)
         adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
@@ -153,6 +153,24 @@ class RollupPlanner:
             if key not in spec.adhoc:
                 return f"ad hoc filter {key!r} does not map to a dimension of {rollup.name}", ""
         return None, ""
+
+    def _choose(
+        self, entry: Entry, values: dict[str, Any], keys: Sequence[str]
+    ) -> tuple[Rollup, RollupState | None, str | None, str]:
+        """The coarsest rollup that keeps every dimension the request filters on and is
+        fresh, else the entry's own: (rollup, its state, why none is usable, state reads)."""
+        spec = entry.rollup
+        assert spec is not None
+        candidates = [self.rollups[name] for name in spec.coarser]
+        candidates = [r for r in candidates if _keeps_filtered(r, spec, values, keys)]
+        candidates.append(self.rollups[spec.rollup])
+        statements = []
+        for rollup in candidates:
+            state, reason, sql = self._state(rollup)
+            statements += [sql] if sql else []
+            if reason is None:
+                break
+        return rollup, state, reason, ";\n".join(statements)
 
     def _state(self, rollup: Rollup) -> tuple[RollupState | None, str | None, str]:
         from grafana_scf.errors import ServiceError
@@ -260,6 +278,15 @@ def _compile(sql: str, context: _Context, values: dict[str, Any]) -> BoundSql:
         return Compiler(context, MACROS, values).compile(sql)
     except SqlCompileError as exc:
         raise QueryError(f"rollup plan: {exc}", HTTPStatus.INTERNAL_SERVER_ERROR, "plugin") from None
+
+
+def _keeps_filtered(rollup: Rollup, spec: Any, values: dict[str, Any], keys: Sequence[str]) -> bool:
+    """Whether ``rollup`` has every dimension the request's parameters and ad hoc filters set."""
+    dimensions = set(rollup.dimensions)
+    for name, value in values.items():
+        if name in spec.params and value not in (None, "", [], ()) and spec.params[name] not in dimensions:
+            return False
+    return all(spec.adhoc[key] in dimensions for key in keys)
 
 
 def _dimension_filters(

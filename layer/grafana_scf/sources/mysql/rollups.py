@@ -14,6 +14,7 @@ planner read the frozen ``Rollup`` and ``EntryRollup`` objects built here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -27,7 +28,6 @@ from grafana_scf.catalog_file import CatalogError
 from grafana_scf.timerange import TimeFormatError, TimeRange, parse_duration_ms
 
 if TYPE_CHECKING:
-    from grafana_scf.sources.mysql.catalog import Entry
     from grafana_scf.sources.mysql.compiler import BoundSql, ColumnFilter
 
 ROLLUP_NAME = "^[a-z][a-z0-9_]*$"
@@ -43,7 +43,6 @@ key has one value), never across buckets: such a rollup answers only at its grai
 ROLLUP_SQL_MACROS = frozenset({"bucket", "bucketRange"})
 """The only macros a rollup's aggregation SQL may use."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,63}")
-_TIME_GROUP = re.compile(r"\$__(?:timeGroup|timeGroupAlias)\(\s*bucket\s*,\s*\$__interval(?:_ms)?\s*[,)]")
 DRY_SCHEMA = "labelhub_rollup"
 STATE_TABLE = "rollup_state"
 """The table in the rollup schema that keeps each rollup's hash, origin and watermark."""
@@ -69,6 +68,11 @@ ROLLUP_SCHEMA: dict[str, Any] = {
         },
         "sql": {"type": "string", "minLength": 1},
         "snapshot": {"type": "string"},
+        "coarser": {
+            "type": "object",
+            "propertyNames": {"pattern": ROLLUP_NAME, "maxLength": 60},
+            "additionalProperties": {**_IDENT_LIST, "uniqueItems": True},
+        },
     },
 }
 """One rollup under the top-level ``rollups:`` section."""
@@ -113,6 +117,9 @@ class Rollup:
     description: str = ""
     snapshot_ms: int = 0
     """The snapshot period (``snapshot:``), a whole multiple of the grain; 0: no snapshots."""
+    parent: str = ""
+    """For a rollup declared under another's ``coarser:``, that rollup: same grain, time
+    column, measures and snapshots, fewer dimensions, its SQL the parent's regrouped."""
 
     @property
     def grain_s(self) -> int:
@@ -179,6 +186,10 @@ class EntryRollup:
     adhoc: Mapping[str, str] = field(default_factory=dict)  # ad hoc key -> dimension
     passthrough: frozenset[str] = frozenset()
     """Parameters the rollup SQL uses as the raw SQL does, not as a filter (e.g. a row limit)."""
+    coarser: tuple[str, ...] = ()
+    """The ``coarser:`` rollups of ``rollup`` whose dimensions this entry's rollup SQL can do
+    without, fewest dimensions first (set at load, ``coarser_choices``): a request that
+    filters on none of the dimensions one lacks is answered from it."""
 
 
 @dataclass(frozen=True)
@@ -223,12 +234,49 @@ def compile_rollup_sql(rollup: Rollup, start: datetime, end: datetime) -> BoundS
 
 def load_rollups(section: Mapping[str, Any] | None) -> Mapping[str, Rollup]:
     """The ``rollups:`` section as frozen rollups, each checked and compiled dry."""
-    rollups = {}
+    rollups: dict[str, Rollup] = {}
     for name, raw in (section or {}).items():
         rollup = _rollup(name, raw, f"rollups.{name}")
         _check_rollup_sql(rollup, f"rollups.{name}")
         rollups[name] = rollup
+    for name, raw in (section or {}).items():
+        for child, dimensions in (raw.get("coarser") or {}).items():
+            where = f"rollups.{name}.coarser.{child}"
+            if child in rollups:
+                raise CatalogError(f"{where}: the name is already used by a rollup")
+            rollups[child] = _coarser(rollups[name], child, tuple(dimensions), where)
     return MappingProxyType(rollups)
+
+
+def _coarser(parent: Rollup, name: str, dimensions: tuple[str, ...], where: str) -> Rollup:
+    """A rollup of ``parent`` with fewer dimensions: its SQL regroups the parent's."""
+    extra = [d for d in dimensions if d not in parent.dimensions]
+    if extra:
+        raise CatalogError(f"{where}: {extra[0]!r} is not a dimension of {parent.name}")
+    if len(dimensions) == len(parent.dimensions):
+        raise CatalogError(f"{where}: keeps every dimension of {parent.name}; a coarser rollup drops some")
+    if parent.at_grain_only:
+        raise CatalogError(f"{where}: {parent.name} has a distinct measure, which cannot be summed "
+                           "across the dimensions a coarser rollup drops")  # fmt: skip
+    kept = ", ".join(f"src.{quote_identifier(d)}" for d in dimensions)
+    measures = ", ".join(
+        f"{_REGROUP[kind]}(src.{quote_identifier(m)}) AS {quote_identifier(m)}"
+        for m, kind in parent.measures.items()
+    )
+    if parent.snapshot_ms:  # checks the snapshot table's name length
+        _snapshot_ms(name, f"{parent.snapshot_s}s", parent.grain_ms, where)
+    return dataclasses.replace(
+        parent,
+        name=name,
+        dimensions=dimensions,
+        sql=f"SELECT src.bucket, {kept}, {measures}\nFROM (\n{parent.sql.strip()}\n) AS src\n"
+        f"GROUP BY src.bucket, {kept}",
+        description=f"{parent.name} by {', '.join(dimensions)} only",
+        parent=parent.name,
+    )
+
+
+_REGROUP = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
 
 
 def _rollup(name: str, raw: Mapping[str, Any], where: str) -> Rollup:
@@ -301,97 +349,3 @@ def _check_rollup_sql(rollup: Rollup, where: str) -> None:
         )
     for needed in sorted(ROLLUP_SQL_MACROS - bound.used_macros):
         raise CatalogError(f"{where}.sql: never uses $__{needed}")
-
-
-def entry_rollup(raw: Mapping[str, Any] | None) -> EntryRollup | None:
-    """An entry's ``rollup:`` block as read (checked later by ``check_entry_rollup``)."""
-    if raw is None:
-        return None
-    return EntryRollup(
-        rollup=raw["from"],
-        sql=raw["sql"],
-        params=MappingProxyType(dict(raw.get("params") or {})),
-        adhoc=MappingProxyType(dict(raw.get("adhoc") or {})),
-        passthrough=frozenset(raw.get("passthrough") or ()),
-    )
-
-
-def check_entry_rollup(entry: Entry, rollups: Mapping[str, Rollup], where: str) -> None:
-    """Refuse an entry's ``rollup:`` block that the rollup it names cannot answer."""
-    spec = entry.rollup
-    if spec is None:
-        return
-    where = f"{where}.rollup"
-    rollup = rollups.get(spec.rollup)
-    if rollup is None:
-        known = ", ".join(sorted(rollups)) or "none"
-        raise CatalogError(f"{where}.from: no rollup named {spec.rollup!r} (rollups: {known})")
-    _check_mapping(spec.params, entry.params, rollup, f"{where}.params", "not a parameter of the entry")
-    _check_mapping(spec.adhoc, entry.adhoc, rollup, f"{where}.adhoc", "not an ad hoc key of the entry")
-    for name in sorted(spec.passthrough):
-        if name not in entry.params:
-            raise CatalogError(f"{where}.passthrough: {name!r} is not a parameter of the entry")
-        if name in spec.params:
-            raise CatalogError(f"{where}.passthrough: {name!r} is also mapped to a dimension in params")
-    if rollup.at_grain_only and entry.format != "timeseries":
-        raise CatalogError(
-            f"{where}.from: {rollup.name} has a distinct measure, exact only at its grain: "
-            "it can answer time series only"
-        )
-    if entry.format == "timeseries":
-        if entry.min_interval_ms % rollup.grain_ms:
-            raise CatalogError(
-                f"{where}: min_interval ({entry.min_interval_ms // 1000} s) is not a multiple of "
-                f"{rollup.name}'s grain ({rollup.grain_s} s)"
-            )
-        if not _TIME_GROUP.search(_code_only(spec.sql)):
-            raise CatalogError(f"{where}.sql: must group by $__timeGroupAlias(bucket, $__interval)")
-    _dry_compile_entry_sql(entry, spec, rollup, where)
-
-
-def _check_mapping(
-    mapping: Mapping[str, str], declared: Mapping[str, Any], rollup: Rollup, where: str, missing: str
-) -> None:
-    for key, dimension in mapping.items():
-        if key not in declared:
-            raise CatalogError(f"{where}.{key}: {missing}")
-        if dimension not in rollup.dimensions:
-            dims = ", ".join(rollup.dimensions)
-            raise CatalogError(f"{where}.{key}: {dimension!r} is not a dimension of {rollup.name} ({dims})")
-
-
-def _dry_compile_entry_sql(entry: Entry, spec: EntryRollup, rollup: Rollup, where: str) -> None:
-    from grafana_scf.sources.mysql.catalog import sample_value
-    from grafana_scf.sources.mysql.compiler import ColumnFilter, Compiler, SqlCompileError
-    from grafana_scf.sources.mysql.macros import MACROS
-
-    values = {name: sample_value(entry.params[name]) for name in entry.params}
-    adhoc = tuple(ColumnFilter(dimension, "=", ("x",)) for dimension in spec.adhoc.values())
-    context = RollupContext(adhoc=adhoc, rollup_table=rollup.table(DRY_SCHEMA))
-    try:
-        bound = Compiler(context, MACROS, values).compile(spec.sql)
-    except SqlCompileError as exc:
-        raise CatalogError(f"{where}.sql: {exc}") from None
-    if "rollupTable" not in bound.used_macros:
-        raise CatalogError(f"{where}.sql: never reads $__rollupTable")
-    used_unmapped = sorted((bound.used_params - set(spec.params) - spec.passthrough) & set(entry.params))
-    if used_unmapped:
-        raise CatalogError(
-            f"{where}.sql: uses parameter {used_unmapped[0]!r}, neither mapped by rollup.params "
-            "nor listed in rollup.passthrough"
-        )
-    unused = sorted(set(spec.params) - bound.used_params)
-    if unused:
-        raise CatalogError(f"{where}.params.{unused[0]}: mapped but the rollup SQL never uses it")
-    unused = sorted(spec.passthrough - bound.used_params)
-    if unused:
-        raise CatalogError(f"{where}.passthrough: {unused[0]!r} is listed but the rollup SQL never uses it")
-    if spec.adhoc and "adhocFilters" not in bound.used_macros:
-        raise CatalogError(f"{where}: maps ad hoc keys but the SQL has no $__adhocFilters()")
-    if ROLLUP_SQL_MACROS & bound.used_macros:
-        raise CatalogError(f"{where}.sql: $__bucket and $__bucketRange belong in the rollup's own SQL")
-
-
-def _code_only(sql: str) -> str:
-    """``sql`` without comments, so a commented-out group clause does not count."""
-    return re.sub(r"(--[ \t][^\n]*|#[^\n]*|/\*.*?\*/)", " ", sql, flags=re.S)
