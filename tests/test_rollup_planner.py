@@ -376,17 +376,25 @@ def _rollup_rows_read(plan) -> int:
 )
 def test_state_entries_read_a_snapshot_not_the_stored_history_before_it(apps, copy_db, entry_name, table):
     """The stored history before ``from`` comes from the snapshot at the last midnight at or
-    before the hour holding ``from``, and stored rows only from there on."""
+    before the hour holding ``from``, and stored rows only from there on. An entry that reads
+    no range (the state now) reads the snapshot at the last midnight before the watermark,
+    the stored rows after it, and live rows only from the watermark on (no live edges)."""
     conn, _, schema = copy_db
     from_s = UNTIL_S - 4 * 86_400 + 5 * HOUR + 1_234
     body = {**dashboard_body(entry_name), "range": {"from": from_s * 1000, "to": UNTIL_S * 1000 - 1}}
     _, frames = post(apps[0], body)
     assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
     statement = frames[0]["meta"]["executedQueryString"].split(";\n")[-1]
-    at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=from_s - from_s % 86_400)
+    if entry_name == "task_backlog":
+        at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=from_s - from_s % 86_400)
+        upto = at + dt.timedelta(hours=5)
+    else:
+        at, upto = WATERMARK.replace(hour=0), WATERMARK
+        # live rows only before the origin (none there) and from the watermark on
+        assert statement.count(" AS live") == 2, statement
     assert f"`{schema}`.`{table}__snapshot` AS s" in statement
     assert f"WHERE s.bucket = '{at}'" in statement
-    assert f"WHERE bucket >= '{at}' AND bucket < '{at + dt.timedelta(hours=5)}'" in statement
+    assert f"WHERE bucket >= '{at}' AND bucket < '{upto}'" in statement
     with conn.cursor() as cursor:
         cursor.execute("ANALYZE FORMAT=JSON " + statement)
         read = _rollup_rows_read(json.loads(cursor.fetchone()[0]))

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 # Macros that read the range other than through $__timeFilter: a split plan would change them.
 _WHOLE_RANGE_MACROS = frozenset({"timeFrom", "timeTo", "unixEpochFrom", "unixEpochTo", "unixEpochFilter"})
+# Every macro that reads the range: an entry using none answers the state now, whatever the range.
+_RANGE_MACROS = _WHOLE_RANGE_MACROS | {"timeFilter", "timeGroup", "timeGroupAlias", "unixEpochGroup",
+                                       "unixEpochGroupAlias"}  # fmt: skip
 _NATIVE_INT_TYPES = {1, 2, 3, 8, 9, 13}
 _DECIMAL_TYPES = {0, 246}
 
@@ -123,7 +126,8 @@ class RollupPlanner:
             reason = f"{rollup.name}'s distinct counts serve only time series over their range"
             return _raw((fallback or run)(raw), reason, state_sql)
         since = from_epoch(context.time_range.from_ms // 1000) if range_only else None
-        return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql, since)
+        reads = bool(raw.used_macros & _RANGE_MACROS)
+        return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql, since, reads)
 
     # -- eligibility -------------------------------------------------------------
 
@@ -244,16 +248,23 @@ class RollupPlanner:
         run: Runner,
         state_sql: str,
         since: dt.datetime | None = None,
+        reads_range: bool = True,
     ) -> PlannedAnswer:
         """``since``: the range start, for an entry that reads nothing before it (a table
-        over the range): the derived table then holds nothing earlier either."""
+        over the range): the derived table then holds nothing earlier either. An entry that
+        reads no range at all (the state now) gets the derived table of an empty range at
+        the watermark: the latest snapshot, the stored rows after it, and the live rows
+        from the watermark on, with no live edges."""
         assert state.watermark is not None
         width_s = context.interval_ms // 1000 if entry.format == "timeseries" else None
         if width_s is None:
             # A table compares ``bucket`` with the range only: the whole span is one interval.
             width_s = WHOLE_SPAN
+        tr = context.time_range
+        if not reads_range:
+            tr = TimeRange(_epoch_ms(state.watermark), _epoch_ms(state.watermark))
         table, params = real_time_table(
-            rollup, self.schema, state.watermark, context.time_range, width_s, state.origin, since
+            rollup, self.schema, state.watermark, tr, width_s, state.origin, since
         )
         ctx = _Context(context.time_range, context.interval_ms, adhoc, table)
         bound = _compile(entry.rollup.sql, ctx, values)  # type: ignore[union-attr]
