@@ -232,13 +232,21 @@ def dashboard_body(entry_name, **payload):
 
 
 def test_meta_says_how_it_was_answered(apps):
+    """At the grain, the split plan: raw head and tail (the entry's raw SQL, three
+    statements); wider, one statement over the real-time table, whose live rows (the
+    rollup's own SQL) cover the grain bucket at each edge and the time after the watermark."""
     planned_app, _ = apps
-    _, frames = post(planned_app, dashboard_body("tasks_created"))
-    custom = frames[0]["meta"]["custom"]
-    assert custom["rollup"] == "mixed"
+    _, frames = post(planned_app, {**dashboard_body("tasks_created"), "intervalMs": HOUR * 1000})
+    assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
     statements = frames[0]["meta"]["executedQueryString"]
     assert "rollup_state" in statements and "`task_totals`" in statements
-    assert statements.count("FROM tasks t") == 2  # head and tail
+    assert statements.count("FROM tasks t JOIN projects p") == 2  # head and tail, raw
+    assert " AS live" not in statements and len(statements.split(";\n")) == 4
+    _, frames = post(planned_app, dashboard_body("tasks_created"))  # 2-hour interval
+    assert frames[0]["meta"]["custom"]["rollup"] == "mixed"
+    statements = frames[0]["meta"]["executedQueryString"]
+    assert "FROM tasks t JOIN projects p" not in statements and len(statements.split(";\n")) == 2
+    assert statements.count(" AS live") == 2  # the bucket holding from; from the watermark on
 
 
 def test_the_coarsest_rollup_that_keeps_the_filtered_dimensions_answers(apps, slugs):

@@ -6,16 +6,19 @@ parameter given and every ad hoc filter maps to a dimension, and (time series) t
 interval is a whole multiple of the grain. Otherwise it is answered raw, with the
 reason in ``meta.custom.reason``.
 
-Two plans, chosen by what the entry's raw SQL reads:
+Two plans, chosen by what the entry's raw SQL reads and the interval:
 
-- **split** (the raw SQL reads the range only through ``$__timeFilter``): three pieces
+- **split** (the raw SQL reads the range only through ``$__timeFilter``, at an interval
+  equal to the grain, or any for a rollup with a distinct measure): three pieces
   with interval-aligned cuts, so no output bucket mixes sources. Head
   ``[from, h)`` raw, middle ``[h, m)`` from the rollup table, tail ``[m, to]`` raw,
   where ``h`` is the first interval boundary at or after ``from`` and ``m`` the last
   one at or before ``min(watermark, to + 1 s)``. The rows are concatenated in time
   order and shaped once (fill over the whole range).
 - **real time** (state over time: the raw SQL reads the whole history, e.g.
-  ``$__timeFrom()`` as a base, or no range at all): one statement, the entry's
+  ``$__timeFrom()`` as a base, or no range at all; tables; and time series over their
+  range at intervals wider than the grain, whose split head and tail would each read up
+  to an interval of raw rows): one statement, the entry's
   rollup SQL, where ``$__rollupTable`` is the rollup table's complete buckets before
   the watermark united with the rollup's own SQL run live over the rest, at
   one-second buckets. The grain buckets holding ``from`` and ``to`` are also read
@@ -120,7 +123,10 @@ class RollupPlanner:
             return _raw((fallback or run)(raw), reason or "no watermark", state_sql)
         adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
         range_only = "timeFilter" in raw.used_macros and not raw.used_macros & _WHOLE_RANGE_MACROS
-        if range_only and entry.format == "timeseries":
+        # Intervals wider than the grain: the real-time plan's live edges are a grain bucket
+        # each, where the split plan's raw head and tail are up to an interval each.
+        wide = context.interval_ms > rollup.grain_ms and not rollup.at_grain_only
+        if range_only and entry.format == "timeseries" and not wide:
             return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
         if rollup.at_grain_only:  # the real-time plan sums stored buckets together
             reason = f"{rollup.name}'s distinct counts serve only time series over their range"
