@@ -170,7 +170,10 @@ def main() -> int:
     )
     parser.add_argument("--skip-build", action="store_true", help="the rollups are already built")
     parser.add_argument(
-        "--stages", default="ranges,concurrent", help="ranges (planned and raw by range), concurrent, or both"
+        "--stages",
+        choices=("ranges", "concurrent", "ranges,concurrent"),
+        default="ranges,concurrent",
+        help="ranges (planned and raw by range), concurrent, or both (the default)",
     )
     parser.add_argument("--watermark", help="build the rollups up to this hour (default: the current hour)")
     parser.add_argument("--grafana-line", choices=GRAFANA_LINES, default=GRAFANA_LINES[-1])
