@@ -4,6 +4,7 @@
 the stored rows of a span of 7 periods or more are the snapshot at its last boundary
 minus the one at its first, plus the stored rows between the span's ends and those
 boundaries; a kind with no rows in the span is left out, as grouping the rows would.
+Grouped per kind (as an entry's SQL groups them), they equal the stored rows grouped.
 """
 
 from __future__ import annotations
@@ -48,8 +49,11 @@ def span_rows(world, span, origin):
     params: dict = {}
     sql = collapsed_span(ROLLUP, world.schema, span, origin, 0, params)
     assert sql is not None
-    rows = world.execute(f"SELECT bucket, kind, n, amount FROM ({sql}) AS s ORDER BY kind", params)
-    return [(bucket, kind, int(n), int(amount)) for bucket, kind, n, amount in rows]
+    rows = world.execute(
+        f"SELECT MIN(bucket), kind, SUM(n), SUM(amount) FROM ({sql}) AS s GROUP BY kind ORDER BY kind", params
+    )
+    assert all(row[0] >= span[0] for row in rows)  # dated in the span, as the stored rows are
+    return [(span[0], kind, int(n), int(amount)) for _, kind, n, amount in rows]
 
 
 def stored_rows(world, span):

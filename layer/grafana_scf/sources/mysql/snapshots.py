@@ -171,10 +171,15 @@ def collapsed_span(
     index: int,
     params: dict[str, Any],
 ) -> str | None:
-    """The stored buckets in ``span`` = ``[low, high)`` as one row per dimension values that
-    has rows there (dated ``low``), read as the snapshot at the last boundary ``b <= high``
-    minus the one at the first boundary ``a >= low``, plus the stored rows in ``[low, a)``
-    and ``[b, high)``; a value whose count measure differs by nothing had no rows.
+    """The stored buckets in ``span`` = ``[low, high)`` as the snapshot at the last boundary
+    ``b <= high`` minus the one at the first boundary ``a >= low`` (one row, dated ``low``,
+    per dimension values whose count measure grew: those with rows in ``[a, b)``), plus
+    the stored rows in ``[low, a)`` and ``[b, high)`` as they are.
+
+    The difference is a join of the two snapshots on their key, not a grouping of both:
+    every value at ``a`` is also at ``b`` (a snapshot holds each value seen since the
+    origin), and a sum or a count at ``b`` is never below its value at ``a`` when the
+    column cannot hold a negative (unsigned), so the subtraction is safe in every type.
 
     None when that is not exact or not cheaper: snapshots that cannot be subtracted (see
     ``Rollup.subtractable_snapshots``), no known origin, or fewer than
@@ -199,36 +204,38 @@ def collapsed_span(
     )
     state = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
     snapshot, table = snapshot_table(rollup, schema), rollup.table(schema)
-    names, stored = _names((*rollup.dimensions, *rollup.measures)), _names(rollup.columns[1:], "s.")
-    same_origin = f"JOIN {state} AS st ON st.rollup = {rollup_} AND st.origin = {origin_}"
-    parts = [
-        f"SELECT 1 AS sign, {names} FROM {table} WHERE bucket >= {low_} AND bucket < {first_}",
-        f"SELECT 1, {stored} FROM {snapshot} AS s {same_origin} WHERE s.bucket = {last_}",
-        f"SELECT 1, {_names(rollup.columns[1:], 'r.')} FROM {table} AS r JOIN {state} AS st "
-        f"ON st.rollup = {rollup_} AND NOT st.origin <=> {origin_} "
-        f"WHERE r.bucket >= {first_} AND r.bucket < {last_}",
-        f"SELECT 1, {names} FROM {table} WHERE bucket >= {last_} AND bucket < {high_}",
-    ]
-    if first > origin:  # the snapshot at the origin would be empty: there is none
-        parts.insert(2, f"SELECT -1, {stored} FROM {snapshot} AS s {same_origin} WHERE s.bucket = {first_}")
-    count = quote_identifier(rollup.count_measure or "")
-    differences = ", ".join(f"{_difference(quote_identifier(name))} AS {quote_identifier(name)}"
-                            for name in rollup.measures)  # fmt: skip
-    dimensions = _names(rollup.dimensions)
-    union = "\n  UNION ALL ".join(parts)
-    return (
-        f"SELECT CAST({low_} AS DATETIME) AS bucket, {dimensions}, {differences} FROM (\n  {union}\n"
-        f") AS span GROUP BY {dimensions} HAVING {_difference(count)} > 0"
+    columns = _names(rollup.columns)
+    return "\n  UNION ALL ".join(
+        [
+            _difference(rollup, snapshot, state, (rollup_, origin_, low_, first_, last_), first > origin),
+            f"SELECT {_names(rollup.columns, 'r.')} FROM {table} AS r JOIN {state} AS st "
+            f"ON st.rollup = {rollup_} AND NOT st.origin <=> {origin_} "
+            f"WHERE r.bucket >= {first_} AND r.bucket < {last_}",
+            f"SELECT {columns} FROM {table} WHERE bucket >= {low_} AND bucket < {first_}",
+            f"SELECT {columns} FROM {table} WHERE bucket >= {last_} AND bucket < {high_}",
+        ]
     )
 
 
-def _difference(column: str) -> str:
-    """The signed sum of a measure (the rows of the snapshot at ``a`` count negatively).
-
-    Two sums subtracted rather than ``SUM(sign * x)``: an unsigned column times -1 is an
-    error, while SUM of an integer column is a DECIMAL, which subtracts freely.
-    """
-    return f"SUM(IF(sign > 0, {column}, 0)) - SUM(IF(sign < 0, {column}, 0))"
+def _difference(rollup: Rollup, snapshot: str, state: str, marks: tuple[str, ...], subtract: bool) -> str:
+    """snapshot(b) minus snapshot(a) per dimension values whose count grew, when the origin is
+    still the one the planner read; ``subtract`` False: the snapshot at ``a`` is the empty
+    one at the origin."""
+    rollup_, origin_, low_, first_, last_ = marks
+    count = quote_identifier(rollup.count_measure or "")
+    if subtract:
+        on = " AND ".join(f"a.{quote_identifier(d)} = b.{quote_identifier(d)}" for d in rollup.dimensions)
+        earlier = f"\n    LEFT JOIN {snapshot} AS a ON a.bucket = {first_} AND {on}"
+        measures = ", ".join(f"b.{quote_identifier(m)} - COALESCE(a.{quote_identifier(m)}, 0) AS "
+                             f"{quote_identifier(m)}" for m in rollup.measures)  # fmt: skip
+        grew = f"b.{count} - COALESCE(a.{count}, 0) > 0"
+    else:
+        earlier, measures, grew = "", _names(tuple(rollup.measures), "b."), f"b.{count} > 0"
+    return (
+        f"SELECT CAST({low_} AS DATETIME) AS bucket, {_names(rollup.dimensions, 'b.')}, {measures}\n"
+        f"    FROM {snapshot} AS b JOIN {state} AS st ON st.rollup = {rollup_} AND st.origin = {origin_}"
+        f"{earlier}\n    WHERE b.bucket = {last_} AND {grew}"
+    )
 
 
 def _aggregates(rollup: Rollup) -> str:
