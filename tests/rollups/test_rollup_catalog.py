@@ -270,6 +270,8 @@ def test_an_entry_reads_the_coarser_rollups_whose_dropped_dimensions_it_only_fil
         "GROUP BY 1", "GROUP BY 1, 2"
     )
     assert with_coarser(both, selects_country).entries["signups"].rollup.coarser == ("by_country",)
+    shouting = selects_country.replace("country, SUM", "COUNTRY, SUM")  # column names ignore case
+    assert with_coarser(both, shouting).entries["signups"].rollup.coarser == ("by_country",)
     in_a_string = ENTRY_ROLLUP_SQL.replace(
         "AND $__adhocFilters()", "AND 'country' <> '' AND $__adhocFilters()"
     )

@@ -93,9 +93,12 @@ def coarser_choices(entry: Entry, rollups: Mapping[str, Rollup]) -> tuple[str, .
     unfiltered = Compiler(RollupContext(rollup_table=parent.table(DRY_SCHEMA)), MACROS, values).compile(
         spec.sql
     )
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", _code_only(unfiltered.text, strings=True)))
+    # Column names are not case-sensitive in MySQL: compare them lowercased.
+    code = _code_only(unfiltered.text, strings=True).lower()
+    words = set(re.findall(r"[a-z_][a-z0-9_$]*", code))
     children = [r for r in rollups.values() if r.parent == parent.name]
-    usable = [r for r in children if not (set(parent.dimensions) - set(r.dimensions)) & words]
+    every = {d.lower() for d in parent.dimensions}
+    usable = [r for r in children if not (every - {d.lower() for d in r.dimensions}) & words]
     return tuple(r.name for r in sorted(usable, key=lambda r: (len(r.dimensions), r.name)))
 
 
