@@ -188,7 +188,7 @@ def assert_same_answers(apps, body):
 
 
 SETTINGS = settings(
-    max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -509,7 +509,7 @@ def _check_random_requests(apps, slugs):
     """The property again, over every rolled-up entry, on the data as it now is."""
 
     @settings(
-        max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )
     @given(data=st.data())
     def check(data):

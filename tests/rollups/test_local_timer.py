@@ -11,12 +11,15 @@ import pytest
 import yaml
 
 from conftest import ROOT, admin_connection
+from grafana_scf.sources.mysql.catalog import load_catalog
 from labelhub_tools.demo.rollup_setup import drop_rollup_access, setup_rollup_access
 from labelhub_tools.local.runner import start_runner
 from support.names import run_name
 
-ROLLUPS = tuple(
-    yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text(encoding="utf-8"))["rollups"]
+ROLLUPS = tuple(  # every rollup the catalog declares, its coarser copies included
+    load_catalog(
+        yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text(encoding="utf-8"))
+    ).rollups
 )
 
 SCHEMA, WRITER, WRITER_PASSWORD = run_name("lh_rollup_loc"), run_name("lh_loc_rw")[:32], "loc-rw-test"
