@@ -7,7 +7,8 @@ every ``--period`` seconds (staggered starts), every panel's ``/query`` as Grafa
 "now"), through the local runner with
 ``--instances`` instances per function, on a demo database of the benchmark's own and
 the Tencent Cloud API emulator (its own process) enforcing the account's rate limit of
-20 calls/s. Three runs, one after another, same load:
+20 calls/s; the catalog's rollups built for that database in a rollup schema of its
+own. Three runs, one after another, same load:
 
 - ``per instance``: no ``REDIS_URL`` (each instance its own cache and token bucket);
 - ``redis``: a private redis-server (never the machine's): shared pieces and Cloud
@@ -53,6 +54,7 @@ from support.private_redis import private_redis  # noqa: E402
 
 DASHBOARDS = {"business": "business-overview.json", "cloudmonitor": "infrastructure.json"}
 RO_USER, RO_PASSWORD = run_name("lh_bench_ro"), "labelhub-bench-ro"
+ROLLUP_SCHEMA = run_name("labelhub_bench_rollup")
 
 
 class StatementCounter:
@@ -229,13 +231,31 @@ class CallRate:
 
 
 def seed_database(name: str) -> None:
+    """The demo data up to now, and every rollup of the catalog built up to the current
+    hour in the benchmark's own rollup schema (as deployed: planned answers), readable by
+    the read-only user."""
+    import pymysql
+    import yaml
+
+    from grafana_scf.sources.mysql.catalog import load_catalog
     from labelhub_tools.demo.generator import DemoConfig
     from labelhub_tools.demo.loader import seed
+    from support.rollups import build_rollups
 
     until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     seed(
         DemoConfig(until=until, days=10), database=name, readonly_user=RO_USER, readonly_password=RO_PASSWORD
     )
+    catalog = load_catalog(yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text()))
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", database=name,
+                           init_command="SET time_zone = '+00:00'")  # fmt: skip
+    with conn:
+        build_rollups(
+            conn, catalog.rollups.values(), ROLLUP_SCHEMA, until.replace(minute=0, second=0, microsecond=0)
+        )
+        with conn.cursor() as cursor:
+            for host in ("%", "localhost"):
+                cursor.execute(f"GRANT SELECT ON `{ROLLUP_SCHEMA}`.* TO %s@%s", (RO_USER, host))
 
 
 def drop_database(name: str) -> None:
@@ -244,6 +264,7 @@ def drop_database(name: str) -> None:
     connection = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
     with connection as conn, conn.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cursor.execute(f"DROP DATABASE IF EXISTS `{ROLLUP_SCHEMA}`")
         for host in ("%", "localhost"):
             cursor.execute("DROP USER IF EXISTS %s@%s", (RO_USER, host))
 
@@ -258,6 +279,7 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
             "MYSQL_USER": RO_USER,
             "MYSQL_PASSWORD": RO_PASSWORD,
             "MYSQL_DATABASE": database,
+            "ROLLUP_SCHEMA": ROLLUP_SCHEMA,
             "CLOUD_API_ENDPOINT": emulator.url,
             "CLOUD_API_SECRET_ID": DEFAULT_SECRET_ID,
             "CLOUD_API_SECRET_KEY": DEFAULT_SECRET_KEY,
