@@ -174,7 +174,7 @@ class Database:
                 init_command="SET time_zone = '+00:00'",
             )
         except pymysql.err.MySQLError as exc:
-            raise self._connect_error(exc) from None
+            raise self.translate(exc, connecting=True) from None
         # types-PyMySQL leaves get_server_info unannotated; it returns the server's version string.
         self.server_version = conn.get_server_info()  # type: ignore[no-untyped-call]
         self.is_mariadb = "mariadb" in self.server_version.lower()
@@ -298,11 +298,18 @@ class Database:
 
     # -- errors ----------------------------------------------------------------------
 
-    def translate(self, exc: Exception) -> ServiceError:
-        """A database exception as a clear 502/504 naming the server, never the password."""
+    def translate(self, exc: Exception, connecting: bool = False) -> ServiceError:
+        """A database exception as a clear 502/504 naming the server, never the password.
+
+        ``connecting``: raised while opening the connection, where any server error but an
+        access refusal is the server turning the connection away (502), never a catalog fault.
+        """
         where = self.settings.where
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         text = _message(exc)
+        server_error = code is not None and 1000 <= code < 2000
+        if connecting and server_error and code not in _ACCESS_CODES:
+            return DownstreamError(f"{where} turned the connection away: {text}", HTTPStatus.BAD_GATEWAY)
         if code in _TIME_LIMIT_CODES:
             return self._time_limit_error()
         if code in _KILLED_CODES:
@@ -331,24 +338,12 @@ class Database:
             return DownstreamError(f"{where} turned the connection away: {text}", HTTPStatus.BAD_GATEWAY)
         if code == _REGEXP_ERROR:
             return RegexpError(f"invalid regular expression: {text}")
-        if code is not None and 1000 <= code < 2000:
+        if server_error:
             return ServiceError(f"{where} rejected the catalog SQL: {text}", HTTPStatus.INTERNAL_SERVER_ERROR)
         if isinstance(exc, OSError):
             return DownstreamError(f"cannot reach {where}: {exc.__class__.__name__}", HTTPStatus.BAD_GATEWAY)
         log.error("unexpected database error from %s: %r", where, exc)
         return DownstreamError(f"{where} failed: {text}", HTTPStatus.BAD_GATEWAY)
-
-    def _connect_error(self, exc: Exception) -> ServiceError:
-        """A failed connect: whatever the server said, it is the server's answer (502), never
-        a catalog fault; the codes a statement can also raise keep their own message."""
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _TURNED_AWAY_CODES or (
-            code is not None and 1000 <= code < 2000 and code not in _ACCESS_CODES
-        ):
-            return DownstreamError(
-                f"{self.settings.where} turned the connection away: {_message(exc)}", HTTPStatus.BAD_GATEWAY
-            )
-        return self.translate(exc)
 
     def _time_limit_error(self) -> ServiceError:
         where = self.settings.where
