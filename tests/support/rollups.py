@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, quote_identifier
+from grafana_scf.sources.mysql.rollups import MEASURE_AGGREGATE, Rollup, compile_rollup_sql, quote_identifier
 from grafana_scf.sources.mysql.snapshots import (
     boundaries,
     create_statements,
@@ -189,7 +189,7 @@ def snapshot_mismatches(cursor, rollup: Rollup, schema: str) -> list[tuple]:
         return list(cursor.fetchall())
     dimensions = ", ".join(f"r.{quote_identifier(d)}" for d in rollup.dimensions)
     aggregates = ", ".join(
-        f"{'SUM' if kind == 'count' else kind.upper()}(r.{quote_identifier(m)}) AS {quote_identifier(m)}"
+        f"{MEASURE_AGGREGATE[kind]}(r.{quote_identifier(m)}) AS {quote_identifier(m)}"
         for m, kind in rollup.measures.items()
     )
     moments = " UNION ALL ".join("SELECT CAST(%s AS DATETIME) AS at" for _ in ats)

@@ -43,7 +43,7 @@ from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.realtime_table import EPOCH as _EPOCH
 from grafana_scf.sources.mysql.realtime_table import WHOLE_SPAN, real_time_table
-from grafana_scf.sources.mysql.rollups import Rollup, from_epoch, quote_identifier
+from grafana_scf.sources.mysql.rollups import Rollup, from_epoch, state_table
 from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -281,10 +281,7 @@ class RollupPlanner:
 
 def state_statement(schema: str) -> str:
     """What the planner reads of a rollup before planning: its hash, watermark and origin."""
-    return (
-        f"SELECT definition_hash, watermark, origin FROM {quote_identifier(schema)}.rollup_state "
-        "WHERE rollup = %(rollup)s"
-    )
+    return f"SELECT definition_hash, watermark, origin FROM {state_table(schema)} WHERE rollup = %(rollup)s"
 
 
 # -- helpers ----------------------------------------------------------------------

@@ -14,7 +14,13 @@ import datetime as dt
 from typing import Any
 
 from grafana_scf.sources.mysql.compiler import BoundSql
-from grafana_scf.sources.mysql.rollups import Rollup, compile_rollup_sql, from_epoch, quote_identifier
+from grafana_scf.sources.mysql.rollups import (
+    MEASURE_AGGREGATE,
+    Rollup,
+    compile_rollup_sql,
+    from_epoch,
+    quote_identifier,
+)
 from grafana_scf.sources.mysql.snapshots import collapsed_before, collapsed_span
 from grafana_scf.timerange import TimeRange
 
@@ -92,9 +98,6 @@ def _live_ranges(
     return edges
 
 
-_MEASURE_SQL = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
-
-
 def _stored(
     rollup: Rollup,
     table: str,
@@ -115,7 +118,9 @@ def _stored(
         params[width] = width_s
         floor = f"FROM_UNIXTIME(UNIX_TIMESTAMP(bucket) DIV %({width})s * %({width})s)"
         bucket = f"GREATEST({floor}, CAST(%({low})s AS DATETIME))"
-    measures = ", ".join(f"{_MEASURE_SQL[kind]}({name}) AS {name}" for name, kind in rollup.measures.items())
+    measures = ", ".join(
+        f"{MEASURE_AGGREGATE[kind]}({name}) AS {name}" for name, kind in rollup.measures.items()
+    )
     dimensions = ", ".join(rollup.dimensions)
     per_interval = width_s is not None and width_s < WHOLE_SPAN
     group = f"GROUP BY 1, {dimensions}" if per_interval else f"GROUP BY {dimensions}"

@@ -25,6 +25,7 @@ from grafana_scf.sources.mysql.rollups import (
     compile_rollup_sql,
     from_epoch,
     quote_identifier,
+    state_table,
 )
 
 __all__ = ["STATE_TABLE", "RollupShapeError", "RollupState", "RollupStore"]
@@ -68,7 +69,7 @@ class RollupStore:
     def __init__(self, conn: Any, schema: str) -> None:
         self.conn = conn
         self.schema = schema
-        self.state_table = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+        self.state_table = state_table(schema)
 
     def _run(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cursor:

@@ -40,6 +40,11 @@ value whose counts differ by nothing had no rows in between (``snapshots.py``).
 ``distinct``: a distinct count at the grain (``COUNT(DISTINCT key)`` per bucket and
 dimension values). Summed across dimension values that split the counted keys (each
 key has one value), never across buckets: such a rollup answers only at its grain."""
+MEASURE_AGGREGATE: Mapping[str, str] = MappingProxyType(
+    {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
+)
+"""How stored rows of a measure combine across buckets or dimension values (a ``distinct``
+never does)."""
 ROLLUP_SQL_MACROS = frozenset({"bucket", "bucketRange"})
 """The only macros a rollup's aggregation SQL may use."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,63}")
@@ -209,6 +214,11 @@ class RollupContext:
     rollup_table: str | None = None
 
 
+def state_table(schema: str) -> str:
+    """The rollup schema's ``rollup_state`` table, schema-qualified and quoted."""
+    return f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+
+
 def quote_identifier(name: str) -> str:
     if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"{name!r} is not a plain SQL identifier (letters, digits, _ and $)")
@@ -260,7 +270,7 @@ def _coarser(parent: Rollup, name: str, dimensions: tuple[str, ...], where: str)
                            "across the dimensions a coarser rollup drops")  # fmt: skip
     kept = ", ".join(f"src.{quote_identifier(d)}" for d in dimensions)
     measures = ", ".join(
-        f"{_REGROUP[kind]}(src.{quote_identifier(m)}) AS {quote_identifier(m)}"
+        f"{MEASURE_AGGREGATE[kind]}(src.{quote_identifier(m)}) AS {quote_identifier(m)}"
         for m, kind in parent.measures.items()
     )
     if parent.snapshot_ms:  # checks the snapshot table's name length
@@ -274,9 +284,6 @@ def _coarser(parent: Rollup, name: str, dimensions: tuple[str, ...], where: str)
         description=f"{parent.name} by {', '.join(dimensions)} only",
         parent=parent.name,
     )
-
-
-_REGROUP = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
 
 
 def _rollup(name: str, raw: Mapping[str, Any], where: str) -> Rollup:

@@ -20,15 +20,15 @@ import datetime as dt
 from typing import Any
 
 from grafana_scf.sources.mysql.rollups import (
+    MEASURE_AGGREGATE,
     SNAPSHOT_SUFFIX,
-    STATE_TABLE,
     Rollup,
     from_epoch,
     quote_identifier,
+    state_table,
 )
 
 _EPOCH = dt.datetime(1970, 1, 1)
-_AGGREGATE = {"sum": "SUM", "count": "SUM", "min": "MIN", "max": "MAX"}
 
 
 def snapshot_table(rollup: Rollup | str, schema: str) -> str:
@@ -139,7 +139,7 @@ def collapsed_before(
     key = f"__snapshot{index}_"
     params.update({f"{key}rollup": rollup.name, f"{key}origin": origin, f"{key}at": at, f"{key}to": start})
     rollup_name, origin_, at_, to = (f"%({key}{name})s" for name in ("rollup", "origin", "at", "to"))
-    state = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+    state = state_table(schema)
     names = _names((*rollup.dimensions, *rollup.measures))
     dimensions = _names(rollup.dimensions)
     return (
@@ -202,7 +202,7 @@ def collapsed_span(
     rollup_, origin_, low_, first_, last_, high_ = (
         f"%({key}{name})s" for name in ("rollup", "origin", "low", "first", "last", "high")
     )
-    state = f"{quote_identifier(schema)}.{quote_identifier(STATE_TABLE)}"
+    state = state_table(schema)
     snapshot, table = snapshot_table(rollup, schema), rollup.table(schema)
     columns = _names(rollup.columns)
     return "\n  UNION ALL ".join(
@@ -240,7 +240,7 @@ def _difference(rollup: Rollup, snapshot: str, state: str, marks: tuple[str, ...
 
 def _aggregates(rollup: Rollup) -> str:
     return ", ".join(
-        f"{_AGGREGATE[kind]}({quote_identifier(name)}) AS {quote_identifier(name)}"
+        f"{MEASURE_AGGREGATE[kind]}({quote_identifier(name)}) AS {quote_identifier(name)}"
         for name, kind in rollup.measures.items()
     )
 
