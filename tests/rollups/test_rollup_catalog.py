@@ -281,3 +281,13 @@ def test_an_entry_reads_the_coarser_rollups_whose_dropped_dimensions_it_only_fil
 def test_a_distinct_rollup_has_no_coarser_rollups():
     with pytest.raises(CatalogError, match=r"coarser\.x: signups_5m has a distinct measure"):
         with_coarser({"x": ["channel"]}, measures={"signups": "distinct"})
+
+
+def test_a_coarser_copy_of_a_rollup_with_snapshots_needs_a_name_its_snapshot_table_fits():
+    document = changed([*ROLLUP, "snapshot"], "1h")
+    long_name = "c" * 55
+    document["rollups"]["signups_5m"]["coarser"] = {long_name: ["channel"]}
+    with pytest.raises(CatalogError, match=rf"coarser\.{long_name}: the snapshot table .* at most 54"):
+        load_catalog(document)
+    document["rollups"]["signups_5m"]["coarser"] = {long_name[:54]: ["channel"]}
+    assert load_catalog(document).rollups[long_name[:54]].snapshot_ms == 3_600_000

@@ -273,8 +273,8 @@ def _coarser(parent: Rollup, name: str, dimensions: tuple[str, ...], where: str)
         f"{MEASURE_AGGREGATE[kind]}(src.{quote_identifier(m)}) AS {quote_identifier(m)}"
         for m, kind in parent.measures.items()
     )
-    if parent.snapshot_ms:  # checks the snapshot table's name length
-        _snapshot_ms(name, f"{parent.snapshot_s}s", parent.grain_ms, where)
+    if parent.snapshot_ms:  # the copy keeps the parent's snapshots, in a table of its own
+        _check_snapshot_name(name, where)
     return dataclasses.replace(
         parent,
         name=name,
@@ -324,13 +324,18 @@ def _snapshot_ms(name: str, text: str | None, grain_ms: int, where: str) -> int:
         raise CatalogError(
             f"{where}.snapshot: {text!r} is not a whole multiple of {name}'s grain ({grain_ms // 1000} s)"
         )
+    _check_snapshot_name(name, f"{where}.snapshot")
+    return period_ms
+
+
+def _check_snapshot_name(name: str, where: str) -> None:
+    """Refuse a rollup name too long for its snapshot table's name to fit an identifier."""
     longest = 64 - len(SNAPSHOT_SUFFIX)
     if len(name) > longest:
         raise CatalogError(
-            f"{where}.snapshot: the snapshot table {name}{SNAPSHOT_SUFFIX} needs a rollup name of at "
+            f"{where}: the snapshot table {name}{SNAPSHOT_SUFFIX} needs a rollup name of at "
             f"most {longest} characters"
         )
-    return period_ms
 
 
 def _distinct(names: tuple[str, ...], where: str) -> None:
