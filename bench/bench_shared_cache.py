@@ -235,8 +235,8 @@ def seed_database(name: str) -> None:
     hour in the benchmark's own rollup schema (as deployed: planned answers), readable by
     the read-only user."""
     import pymysql
-    import yaml
 
+    from grafana_scf.catalog_file import load_catalog_file
     from grafana_scf.sources.mysql.catalog import load_catalog
     from labelhub_tools.demo.generator import DemoConfig
     from labelhub_tools.demo.loader import seed
@@ -246,7 +246,7 @@ def seed_database(name: str) -> None:
     seed(
         DemoConfig(until=until, days=10), database=name, readonly_user=RO_USER, readonly_password=RO_PASSWORD
     )
-    catalog = load_catalog(yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text()))
+    catalog = load_catalog(load_catalog_file(ROOT / "datasource" / "business" / "catalog.yaml"))
     conn = pymysql.connect(host="127.0.0.1", user="root", password="", database=name,
                            init_command="SET time_zone = '+00:00'")  # fmt: skip
     with conn:

@@ -8,19 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import ROOT, admin_connection
+from grafana_scf.catalog_file import load_catalog_file
 from grafana_scf.sources.mysql.catalog import load_catalog
 from labelhub_tools.demo.rollup_setup import drop_rollup_access, setup_rollup_access
 from labelhub_tools.local.runner import start_runner
 from support.names import run_name
 
-ROLLUPS = tuple(  # every rollup the catalog declares, its coarser copies included
-    load_catalog(
-        yaml.safe_load((ROOT / "datasource" / "business" / "catalog.yaml").read_text(encoding="utf-8"))
-    ).rollups
-)
+# every rollup the catalog declares, its coarser copies included
+ROLLUPS = tuple(load_catalog(load_catalog_file(ROOT / "datasource" / "business" / "catalog.yaml")).rollups)
 
 SCHEMA, WRITER, WRITER_PASSWORD = run_name("lh_rollup_loc"), run_name("lh_loc_rw")[:32], "loc-rw-test"
 
