@@ -18,10 +18,13 @@ own. Three runs, one after another, same load:
 Measured: MySQL statements (``SELECT``s counted by a TCP proxy of ours in front of
 MariaDB) per business panel per refresh window; Cloud Monitor calls per second (the
 emulator's counters, read every second), GetMonitorData calls alone (what the series
-caches save) and RequestLimitExceeded answers; p50/p99 per panel. Printed as ratios
-against the per-instance run.
+caches save) and RequestLimitExceeded answers; p50/p99 per panel; the dashboard
+refreshes done, and how many took longer than the period (the machine falling behind).
+Printed as ratios against the per-instance run. The proxy also counts the reads of the
+rollup state (``state reads``, included in the SELECTs).
 
     .venv/bin/python bench/bench_shared_cache.py [--viewers 10] [--seconds 60] [--period 10]
+        [--runs per-instance,redis,aligned]
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from support.private_redis import private_redis  # noqa: E402
 DASHBOARDS = {"business": "business-overview.json", "cloudmonitor": "infrastructure.json"}
 RO_USER, RO_PASSWORD = run_name("lh_bench_ro"), "labelhub-bench-ro"
 ROLLUP_SCHEMA = run_name("labelhub_bench_rollup")
+RUNS = ("per-instance", "redis", "aligned")
 
 
 class StatementCounter:
@@ -63,15 +67,18 @@ class StatementCounter:
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.selects = 0
+        self.state_reads = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def take(self) -> int:
+    def take(self) -> tuple[int, int]:
+        """(SELECTs, of which reads of the rollup state) since the last call."""
         with self._lock:
-            count, self.selects = self.selects, 0
-            return count
+            counts = self.selects, self.state_reads
+            self.selects = self.state_reads = 0
+            return counts
 
     def _accept(self) -> None:
         while True:
@@ -98,8 +105,10 @@ class StatementCounter:
                 break
             payload = buffer[4 : 4 + length]
             if payload[:1] == b"\x03" and payload[1:].lstrip()[:6].upper() == b"SELECT":
+                state_read = b"rollup_state" in payload and b"JOIN" not in payload
                 with self._lock:
                     self.selects += 1
+                    self.state_reads += state_read
             buffer = buffer[4 + length :]
         return buffer
 
@@ -163,6 +172,9 @@ class Load:
         self.requests = grafana_requests(urls)
         self.latencies: dict[tuple[str, str], list[float]] = {}
         self.failures = 0
+        self.refreshes = 0
+        self.late = 0
+        """Dashboard refreshes done, and those that took longer than the period (behind)."""
         self._lock = threading.Lock()
 
     def refresh(self, pool: ThreadPoolExecutor) -> list:
@@ -188,7 +200,11 @@ class Load:
                     started = time.monotonic()
                     for future in self.refresh(pool):
                         future.result()
-                    time.sleep(max(0.0, args.period - (time.monotonic() - started)))
+                    took = time.monotonic() - started
+                    with self._lock:
+                        self.refreshes += 1
+                        self.late += took > args.period
+                    time.sleep(max(0.0, args.period - took))
 
             threads = [threading.Thread(target=viewer, args=(i,)) for i in range(args.viewers)]
             for thread in threads:
@@ -303,9 +319,11 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
             series_calls = rate.series_calls()
     windows = args.seconds / args.period
     business_panels = sum(fn == "business" for fn, _, _ in load.requests)
+    statements, state_reads = counter.take()
     return {
         "label": label,
-        "statements": counter.take(),
+        "statements": statements,
+        "state_reads": state_reads,
         "windows": windows,
         "business_panels": business_panels,
         "calls": calls,
@@ -314,37 +332,41 @@ def run_mode(label: str, extra: dict, database: str, args: argparse.Namespace) -
         "peak_calls_s": max(rate.per_second, default=0),
         "latencies": load.latencies,
         "failures": load.failures,
+        "refreshes": load.refreshes,
+        "late": load.late,
     }
 
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
-    base = results[0]
+    base = results[0] if results[0]["label"] == "per instance" else None
     print(f"{args.viewers} viewers x 2 dashboards every {args.period:g} s (staggered), {args.seconds:g} s, "
           f"{args.instances} instances per function, {args.connections} connections, "
           f"Cloud Monitor limit {args.cm_limit} calls/s")  # fmt: skip
     for r in results:
         r["statements_per_panel_window"] = r["statements"] / (r["business_panels"] * r["windows"])
-    print(f"\n{'run':<16}{'SELECTs':>9}{'per panel/window':>18}{'CM calls':>10}{'GetMonitorData':>16}"
-          f"{'peak/s':>8}{'mean/s':>8}{'refused':>9}{'failed':>8}")  # fmt: skip
+    print(f"\n{'run':<16}{'SELECTs':>9}{'state reads':>13}{'per panel/window':>18}{'CM calls':>10}"
+          f"{'GetMonitorData':>16}{'peak/s':>8}{'mean/s':>8}{'refused':>9}{'failed':>8}"
+          f"{'refreshes':>11}{'late':>6}")  # fmt: skip
     for r in results:
         mean = r["calls"] / args.seconds
-        calls = f"{r['calls']:>10}{r['series_calls']:>16}{r['peak_calls_s']:>8}"
-        print(f"{r['label']:<16}{r['statements']:>9}{r['statements_per_panel_window']:>18.2f}"
-              f"{calls}{mean:>8.1f}{r['refused']:>9}{r['failures']:>8}")  # fmt: skip
-    for r in results[1:]:
+        selects = f"{r['statements']:>9}{r['state_reads']:>13}{r['statements_per_panel_window']:>18.2f}"
+        calls = f"{r['calls']:>10}{r['series_calls']:>16}{r['peak_calls_s']:>8}{mean:>8.1f}"
+        outcome = f"{r['refused']:>9}{r['failures']:>8}{r['refreshes']:>11}{r['late']:>6}"
+        print(f"{r['label']:<16}{selects}{calls}{outcome}")
+    for r in results[1:] if base else []:
         ratio = r["statements"] / max(1, base["statements"])
         series_ratio = r["series_calls"] / max(1, base["series_calls"])
         print(f"{r['label']}: statements / per instance = {ratio:.3f}; "
               f"GetMonitorData / per instance = {series_ratio:.3f}; "
               f"RequestLimitExceeded {r['refused']} against {base['refused']}")  # fmt: skip
     print(f"\n{'panel':<42}" + "".join(f"{r['label'] + ' p50/p99 ms':>30}" for r in results))
-    for key in sorted(base["latencies"]):
+    for key in sorted(results[0]["latencies"]):
         cells = []
         for r in results:
             values = r["latencies"].get(key, [0.0])
             cells.append(f"{percentile(values, 0.5) * 1e3:>14.0f} /{percentile(values, 0.99) * 1e3:>7.0f}")
         print(f"{(key[0][:5] + ' ' + key[1])[:41]:<42}" + "".join(f"{c:>30}" for c in cells))
-    for r in results[1:]:
+    for r in results[1:] if base else []:
         p50 = [statistics.median(v) for v in r["latencies"].values()]
         base50 = [statistics.median(base["latencies"][k]) for k in r["latencies"] if k in base["latencies"]]
         ratio = statistics.median(p50) / statistics.median(base50)
@@ -364,18 +386,29 @@ def main() -> int:
         default=20,
         help="the account's Cloud Monitor calls/s, both sides",
     )
+    parser.add_argument(
+        "--runs",
+        type=lambda text: text.split(","),
+        default=list(RUNS),
+        help=f"which runs, comma-separated (default: {','.join(RUNS)}); ratios need per-instance",
+    )
     args = parser.parse_args()
+    if set(args.runs) - set(RUNS):
+        parser.error(f"--runs: choose from {', '.join(RUNS)}")
     bench_fanout.RATE = args.cm_limit  # the emulator's --rate-limit
     database = run_name("labelhub_bench")
     seed_database(database)
     results = []
     try:
-        results.append(run_mode("per instance", {}, database, args))
+        if "per-instance" in args.runs:
+            results.append(run_mode("per instance", {}, database, args))
         with private_redis(maxmemory="128mb") as redis_server:
-            results.append(run_mode("redis", {"REDIS_URL": redis_server.url}, database, args))
-            redis_server.client().flushall()
-            aligned = {"REDIS_URL": redis_server.url, "ALIGN_RANGE_START": "true"}
-            results.append(run_mode("redis, aligned", aligned, database, args))
+            if "redis" in args.runs:
+                results.append(run_mode("redis", {"REDIS_URL": redis_server.url}, database, args))
+                redis_server.client().flushall()
+            if "aligned" in args.runs:
+                aligned = {"REDIS_URL": redis_server.url, "ALIGN_RANGE_START": "true"}
+                results.append(run_mode("redis, aligned", aligned, database, args))
     finally:
         drop_database(database)
     report(results, args)
