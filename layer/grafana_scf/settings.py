@@ -37,6 +37,13 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected 0 or a positive integer")
+    return value
+
+
 def _parse_optional_positive_int(raw: str) -> int | None:
     """A positive integer, or ``None`` (the computed default) when empty."""
     return _parse_positive_int(raw) if raw.strip() else None
@@ -162,6 +169,12 @@ class Settings:
     )
     rollup_history_days: int = _setting(
         400, _parse_positive_int, "rollups: how far back a new rollup starts aggregating"
+    )
+    rollup_state_ttl_s: int = _setting(
+        10,
+        _parse_non_negative_int,
+        "rollups: how long the planner's read of every rollup's state is used (by this instance, and by "
+        "all through Redis with REDIS_URL), seconds; 0 = read with every planned answer",
     )
     redis_url: str | None = _setting(
         None,

@@ -72,9 +72,9 @@ def _adhoc_sets(entry: Entry) -> Iterator[tuple[ColumnFilter, ...]]:
 
 
 def catalog_shapes(catalog: Catalog, rollup_schema: str = "labelhub_rollup") -> frozenset[str]:
-    """Every statement shape the catalog compiles to, and the planner's rollup state lookup
-    (a fixed statement with the rollup's name bound)."""
-    from grafana_scf.sources.mysql.planner import state_statement
+    """Every statement shape the catalog compiles to, and the planner's read of the rollup
+    states (a fixed statement)."""
+    from grafana_scf.sources.mysql.rollup_states import state_statement
 
     entries = list(catalog.entries.values())
     entries += [

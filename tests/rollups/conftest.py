@@ -66,7 +66,7 @@ class RollupWorld:
         return ConnectionSettings(**{**base, **overrides})
 
     def refresher(self, rollups=None, **limits) -> Refresher:
-        defaults = {"history_days": DAYS + 1, "chunk_buckets": 48}
+        defaults = {"history_days": DAYS + 1, "chunk_buckets": 48, "reader_grace_s": 0}
         return Refresher(
             rollups or self.rollups,
             self.connection_settings(),

@@ -9,6 +9,7 @@ imported at module level.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -41,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--to", type=_when, metavar="ISO", help="backfill: range end, UTC (default: now)")
     add("--unbounded", action="store_true", help="refresh: ignore the per-tick bucket and row bounds")
+    add(
+        "--grace",
+        type=float,
+        metavar="SECONDS",
+        help="before a rebuild or drop empties a table, leave it this long to requests that planned "
+        "from the rollup's state (default: ROLLUP_STATE_TTL_S + the functions' 30 s timeout; "
+        "0 when no function serves this schema)",
+    )
     add("--database", help="source database (default: MYSQL_DATABASE)")
     add(
         "--catalog",
@@ -78,7 +87,10 @@ def _refresher(args: argparse.Namespace) -> Refresher:
     overrides = {"MYSQL_DATABASE": args.database} if args.database else {}
     settings = read_settings(**overrides)
     catalog = load_catalog(load_catalog_file(args.catalog))
-    return Refresher.from_settings(catalog.rollups, settings)
+    refresher = Refresher.from_settings(catalog.rollups, settings)
+    if args.grace is not None:
+        refresher.limits = dataclasses.replace(refresher.limits, reader_grace_s=max(0.0, args.grace))
+    return refresher
 
 
 def _act(args: argparse.Namespace, refresher: Refresher) -> int:

@@ -1,7 +1,8 @@
 """Transparent rollup planning: answer an entry from its rollup when that is exact.
 
 An entry with a ``rollup:`` block is *eligible* when planning is on, the rollup is
-fresh (``rollup_state`` holds the catalog's definition hash and a watermark), every
+fresh (``rollup_state`` holds the catalog's definition hash and a watermark; read for
+every rollup at once and shared for ``ROLLUP_STATE_TTL_S``, ``rollup_states.py``), every
 parameter given and every ad hoc filter maps to a dimension, and (time series) the
 interval is a whole multiple of the grain. Otherwise it is answered raw, with the
 reason in ``meta.custom.reason``.
@@ -43,7 +44,8 @@ from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
 from grafana_scf.sources.mysql.realtime_table import EPOCH as _EPOCH
 from grafana_scf.sources.mysql.realtime_table import WHOLE_SPAN, real_time_table
-from grafana_scf.sources.mysql.rollups import Rollup, from_epoch, state_table
+from grafana_scf.sources.mysql.rollup_states import RollupState, RollupStates
+from grafana_scf.sources.mysql.rollups import Rollup, from_epoch
 from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -60,17 +62,6 @@ _NATIVE_INT_TYPES = {1, 2, 3, 8, 9, 13}
 _DECIMAL_TYPES = {0, 246}
 
 Runner = Callable[[BoundSql], QueryResult]
-
-
-@dataclass(frozen=True)
-class RollupState:
-    """One row of ``rollup_state``: what the table holds."""
-
-    definition_hash: str
-    watermark: dt.datetime | None
-    origin: dt.datetime = dt.datetime(1970, 1, 1)
-    """Rows before the origin are not in the table (the refresher started there): they are
-    always read raw, so an answer never misses history the rollup does not hold."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +85,19 @@ class _Context:
 class RollupPlanner:
     """Plans and runs the queries of entries that declare a ``rollup:`` block."""
 
-    def __init__(self, rollups: dict[str, Rollup], database: Database, schema: str, enabled: bool) -> None:
+    def __init__(
+        self,
+        rollups: dict[str, Rollup],
+        database: Database,
+        schema: str,
+        enabled: bool,
+        states: RollupStates | None = None,
+    ) -> None:
         self.rollups = rollups
         self.database = database
         self.schema = schema
         self.enabled = enabled
+        self.states = states or RollupStates(database, schema, ttl_s=0)
 
     def answer(
         self,
@@ -168,36 +167,23 @@ class RollupPlanner:
         self, entry: Entry, values: dict[str, Any], keys: Sequence[str]
     ) -> tuple[Rollup, RollupState | None, str | None, str]:
         """The coarsest rollup that keeps every dimension the request filters on and is
-        fresh, else the entry's own: (rollup, its state, why none is usable, state reads)."""
+        fresh, else the entry's own: (rollup, its state, why none is usable, the state read)."""
+        from grafana_scf.errors import ServiceError
+
         spec = entry.rollup
         assert spec is not None
         candidates = [self.rollups[name] for name in spec.coarser]
         candidates = [r for r in candidates if _keeps_filtered(r, spec, values, keys)]
         candidates.append(self.rollups[spec.rollup])
-        statements = []
+        try:
+            read = self.states.read()
+        except ServiceError as exc:
+            return candidates[-1], None, f"rollup state unavailable: {exc.message}", ""
         for rollup in candidates:
-            state, reason, sql = self._state(rollup)
-            statements += [sql] if sql else []
+            state, reason = _usable(rollup, read.states.get(rollup.name))
             if reason is None:
                 break
-        return rollup, state, reason, ";\n".join(statements)
-
-    def _state(self, rollup: Rollup) -> tuple[RollupState | None, str | None, str]:
-        from grafana_scf.errors import ServiceError
-
-        sql = state_statement(self.schema)
-        try:
-            result = self.database.execute(sql, {"rollup": rollup.name}, max_rows=1)
-        except ServiceError as exc:
-            return None, f"rollup state unavailable: {exc.message}", ""
-        if not result.rows:
-            return None, f"{rollup.name} has not been built", result.executed
-        definition_hash, watermark, origin = result.rows[0]
-        if definition_hash != rollup.definition_hash:
-            return None, f"{rollup.name} is stale (its definition changed; rebuild it)", result.executed
-        if watermark is None:
-            return None, f"{rollup.name} has no watermark yet", result.executed
-        return RollupState(definition_hash, watermark, origin or _EPOCH), None, result.executed
+        return rollup, state, reason, read.statement
 
     # -- split plan: head raw, middle rollup, tail raw ------------------------------
 
@@ -279,12 +265,18 @@ class RollupPlanner:
         return PlannedAnswer(result, {"rollup": "mixed", "statements": _statements(state_sql, [result])})
 
 
-def state_statement(schema: str) -> str:
-    """What the planner reads of a rollup before planning: its hash, watermark and origin."""
-    return f"SELECT definition_hash, watermark, origin FROM {state_table(schema)} WHERE rollup = %(rollup)s"
-
-
 # -- helpers ----------------------------------------------------------------------
+
+
+def _usable(rollup: Rollup, state: RollupState | None) -> tuple[RollupState | None, str | None]:
+    """``(state, None)`` when the planner can read ``rollup``'s table, else ``(None, why not)``."""
+    if state is None:
+        return None, f"{rollup.name} has not been built"
+    if state.definition_hash != rollup.definition_hash:
+        return None, f"{rollup.name} is stale (its definition changed; rebuild it)"
+    if state.watermark is None:
+        return None, f"{rollup.name} has no watermark yet"
+    return state, None
 
 
 def _compile(sql: str, context: _Context, values: dict[str, Any]) -> BoundSql:

@@ -2,7 +2,9 @@
 
 A tick takes ``GET_LOCK('<schema>.refresh', 0)`` on the writer's connection (another
 tick holding it: this one skips), then for each rollup: rebuilds its table when the
-catalog's definition hash differs from the stored one, and re-aggregates
+catalog's definition hash differs from the stored one (after withdrawing it and waiting
+``reader_grace_s`` for requests that planned from its old state; a tick without that
+much time left leaves the rebuild to a later one), and re-aggregates
 ``[watermark - lateness·grain, min(now floored to the grain, watermark + max buckets))``
 chunk by chunk, each chunk one transaction (DELETE of its bucket range, INSERT … SELECT,
 watermark advanced, the rollup's snapshots after the chunk recomputed; chunks grow while
@@ -29,6 +31,7 @@ from grafana_scf import deadline as deadlines
 from grafana_scf.settings import Settings
 from grafana_scf.sources.mysql.database import ConnectionSettings
 from grafana_scf.sources.mysql.refresh_summary import RollupOutcome, TickSummary, error_text, status_row
+from grafana_scf.sources.mysql.rollup_states import reader_grace_s
 from grafana_scf.sources.mysql.rollup_store import RollupState, RollupStore
 from grafana_scf.sources.mysql.rollups import Rollup, quote_identifier
 
@@ -46,6 +49,9 @@ class RefreshLimits:
     chunk_buckets: int = 288
     history_days: int = 400
     safety_factor: float = 2.0  # a chunk starts only if twice the slowest one so far still fits
+    reader_grace_s: float = reader_grace_s(10)
+    """After withdrawing a rollup, how long its table is left alone for requests that
+    planned from its state before (``rollup_states.py``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RefreshLimits:
@@ -54,6 +60,7 @@ class RefreshLimits:
             max_rows_per_tick=settings.rollup_max_rows_per_tick,
             chunk_buckets=settings.rollup_chunk_buckets,
             history_days=settings.rollup_history_days,
+            reader_grace_s=reader_grace_s(settings.rollup_state_ttl_s),
         )
 
 
@@ -196,7 +203,9 @@ class Refresher:
         outcome: RollupOutcome,
         progress: Progress | None,
     ) -> None:
-        state = self._fresh_state(store, rollup, state, outcome)
+        state = self._fresh_state(store, rollup, state, outcome, budget.wait)
+        if state is None:
+            return
         grain = timedelta(seconds=rollup.grain_s)
         horizon = rollup.floor(now)
         watermark = state.watermark or rollup.floor(now - timedelta(days=self.limits.history_days))
@@ -227,10 +236,23 @@ class Refresher:
         outcome.behind_buckets = int((horizon - watermark) / grain)
 
     def _fresh_state(
-        self, store: RollupStore, rollup: Rollup, state: RollupState | None, outcome: RollupOutcome
-    ) -> RollupState:
+        self,
+        store: RollupStore,
+        rollup: Rollup,
+        state: RollupState | None,
+        outcome: RollupOutcome,
+        wait: Callable[[float], bool],
+    ) -> RollupState | None:
+        """The state to refresh from, the table rebuilt first when it is new, missing or of
+        another definition; None when the rebuild must wait for readers of the old table
+        longer than ``wait`` allows (the rollup is withdrawn; a later tick rebuilds it)."""
         if state is None or state.definition_hash != rollup.definition_hash or not store.table_exists(rollup):
             why = "new" if state is None else "definition changed or table missing"
+            left = store.withdraw(rollup.name, self.limits.reader_grace_s) if state is not None else 0.0
+            if left > 0 and not wait(left):
+                log.info("rollup %s: withdrawn (%s); rebuilt when its readers are done", rollup.name, why)
+                outcome.action = "withdrawn"
+                return None
             log.info("rollup %s: building its table (%s)", rollup.name, why)
             store.rebuild(rollup)
             outcome.action = "rebuilt"
@@ -267,7 +289,8 @@ class Refresher:
                 for rollup in self._selected(only):
                     outcome = RollupOutcome(rollup.name)
                     summary.rollups.append(outcome)
-                    state = self._fresh_state(store, rollup, states.get(rollup.name), outcome)
+                    state = self._fresh_state(store, rollup, states.get(rollup.name), outcome, _sleep)
+                    assert state is not None  # _sleep always waits
                     self._backfill_one(store, rollup, state, start, end or now, outcome, progress)
             finally:
                 store.release_lock()
@@ -334,12 +357,14 @@ class Refresher:
         return [status_row(r, states.get(r.name), held.get(r.name)) for r in self.rollups.values()]
 
     def drop(self, only: Iterable[str] | None = None) -> list[str]:
-        """Drop the rollup tables and their state (rebuilt from scratch on the next tick)."""
+        """Drop the rollup tables and their state (rebuilt from scratch on the next tick),
+        after withdrawing them and waiting ``reader_grace_s`` for their readers."""
         names = [r.name for r in self._selected(only)]
         conn = self.connect()
         try:
             store = RollupStore(conn, self.schema)
             store.ensure_state_table()
+            _sleep(max((store.withdraw(name, self.limits.reader_grace_s) for name in names), default=0.0))
             for name in names:
                 store.drop(name)
         finally:
@@ -382,5 +407,19 @@ class _Budget:
         if self.rows >= self.limits.max_rows_per_tick:
             raise _Stop("rows")
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` if the tick's time allows it (always when unbounded)."""
+        margin = self.slowest_s * self.limits.safety_factor
+        if self.bounded and self.deadline.remaining_s() <= seconds + margin:
+            return False
+        return _sleep(seconds)
+
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
+
+
+def _sleep(seconds: float) -> bool:
+    if seconds > 0:
+        log.info("rollups: waiting %.0f s for requests planned from the withdrawn state", seconds)
+        time.sleep(seconds)
+    return True

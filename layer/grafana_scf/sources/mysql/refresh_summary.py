@@ -15,7 +15,7 @@ class RollupOutcome:
     """What a tick did to one rollup."""
 
     rollup: str
-    action: str = "refreshed"  # refreshed | rebuilt | stopped | failed
+    action: str = "refreshed"  # refreshed | rebuilt | withdrawn (waiting for readers) | stopped | failed
     watermark: datetime | None = None
     buckets: int = 0
     rows_written: int = 0

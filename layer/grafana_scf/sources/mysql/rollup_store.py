@@ -97,6 +97,31 @@ class RollupStore:
         )
         return rows[0][0] == len(names)
 
+    def withdraw(self, name: str, grace_s: float) -> float:
+        """Stop the planner reading ``name``'s table (watermark NULL, committed) before the
+        table is emptied or dropped; the seconds left until no request can still use a
+        state read before (``grace_s`` after the withdrawal, ``rollup_states.py``).
+
+        0 when no reader can hold a usable state: no row, or built and never refreshed
+        since. A row withdrawn by an earlier tick keeps its time (``refreshed_at``)."""
+        rows = self._run(
+            f"SELECT watermark IS NOT NULL, TIMESTAMPDIFF(SECOND, refreshed_at, UTC_TIMESTAMP()) "
+            f"FROM {self.state_table} WHERE rollup = %s FOR UPDATE",
+            (name,),
+        )
+        if rows and rows[0][0]:
+            self._run(
+                f"UPDATE {self.state_table} SET watermark = NULL, refreshed_at = UTC_TIMESTAMP() "
+                "WHERE rollup = %s",
+                (name,),
+            )
+        self.conn.commit()
+        if not rows or (not rows[0][0] and rows[0][1] is None):
+            return 0.0
+        if rows[0][0]:
+            return grace_s
+        return max(0.0, grace_s - rows[0][1] + 1)  # + 1: refreshed_at holds whole seconds
+
     def rebuild(self, rollup: Rollup) -> None:
         """Drop and recreate the table (and the snapshot table) empty, the state row with a NULL
         watermark."""

@@ -30,6 +30,7 @@ from grafana_scf.sources.mysql.database import ConnectionSettings, Database, Que
 from grafana_scf.sources.mysql.macros import COMPARISONS, LIST_OPERATORS, MACROS
 from grafana_scf.sources.mysql.params import checked_text, resolve_params
 from grafana_scf.sources.mysql.planner import RollupPlanner
+from grafana_scf.sources.mysql.rollup_states import RollupStates
 from grafana_scf.timerange import TimeRange, resolve_interval_ms
 
 if TYPE_CHECKING:
@@ -78,10 +79,11 @@ class MySqlSource:
         database = Database(ConnectionSettings.from_settings(settings))
         limits = (settings.max_buckets_per_series, settings.max_answer_bytes)
         catalog = load_catalog(document)
-        planner = RollupPlanner(
-            dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning
-        )
         shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
+        states = RollupStates(database, settings.rollup_schema, settings.rollup_state_ttl_s, shared)
+        planner = RollupPlanner(
+            dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning, states
+        )
         results = _shared_results(shared, settings, database) if shared.enabled else None
         source = cls(catalog, database, settings.max_rows, *limits, shared, results, planner=planner)
         source.align_range_start = settings.align_range_start
