@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from datetime import timedelta
@@ -40,7 +41,10 @@ def seed_rollups(args: argparse.Namespace, config: Any, database: str, settings:
         )  # fmt: skip
     catalog = load_catalog(load_catalog_file(REPO_ROOT / "datasource" / "business" / "catalog.yaml"))
     refresher = Refresher.from_settings(catalog.rollups, read_settings(MYSQL_DATABASE=database))
-    refresher.drop()  # the source rows were just rewritten: every rollup starts again
+    # The source rows were just rewritten: every rollup starts again, and there is nothing
+    # left for a request that planned from the old state to read right (no grace to wait).
+    refresher.limits = dataclasses.replace(refresher.limits, reader_grace_s=0)
+    refresher.drop()
     bar = None if args.quiet else BucketBar(sys.stderr)
     start = config.until - timedelta(days=config.days + 1)
     summary = refresher.backfill(start, None, progress=bar)
