@@ -7,19 +7,19 @@ parameter given and every ad hoc filter maps to a dimension, and (time series) t
 interval is a whole multiple of the grain. Otherwise it is answered raw, with the
 reason in ``meta.custom.reason``.
 
-Two plans, chosen by what the entry's raw SQL reads and the interval:
+Two plans, chosen by the rollup's measures:
 
-- **split** (the raw SQL reads the range only through ``$__timeFilter``, at an interval
-  equal to the grain, or any for a rollup with a distinct measure): three pieces
+- **split** (a rollup with a distinct measure, whose stored buckets cannot be added
+  together, for an entry whose raw SQL reads the range only through ``$__timeFilter``,
+  at the grain): three pieces
   with interval-aligned cuts, so no output bucket mixes sources. Head
   ``[from, h)`` raw, middle ``[h, m)`` from the rollup table, tail ``[m, to]`` raw,
   where ``h`` is the first interval boundary at or after ``from`` and ``m`` the last
   one at or before ``min(watermark, to + 1 s)``. The rows are concatenated in time
   order and shaped once (fill over the whole range).
-- **real time** (state over time: the raw SQL reads the whole history, e.g.
-  ``$__timeFrom()`` as a base, or no range at all; tables; and time series over their
-  range at intervals wider than the grain, whose split head and tail would each read up
-  to an interval of raw rows): one statement, the entry's
+- **real time** (every other rollup: time series over their range, state over time whose
+  raw SQL reads the whole history, e.g. ``$__timeFrom()`` as a base, or no range at all,
+  and tables): one statement, the entry's
   rollup SQL, where ``$__rollupTable`` is the rollup table's complete buckets before
   the watermark united with the rollup's own SQL run live over the rest, at
   one-second buckets. The grain buckets holding ``from`` and ``to`` are also read
@@ -122,14 +122,13 @@ class RollupPlanner:
             return _raw((fallback or run)(raw), reason or "no watermark", state_sql)
         adhoc = _dimension_filters(context.adhoc, entry, spec.adhoc)
         range_only = "timeFilter" in raw.used_macros and not raw.used_macros & _WHOLE_RANGE_MACROS
-        # Intervals wider than the grain: the real-time plan's live edges are a grain bucket
-        # each, where the split plan's raw head and tail are up to an interval each.
-        wide = context.interval_ms > rollup.grain_ms and not rollup.at_grain_only
-        if range_only and entry.format == "timeseries" and not wide:
-            return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
         if rollup.at_grain_only:  # the real-time plan sums stored buckets together
+            if range_only and entry.format == "timeseries":
+                return self._split(entry, rollup, state, raw, values, context, adhoc, run, state_sql)
             reason = f"{rollup.name}'s distinct counts serve only time series over their range"
             return _raw((fallback or run)(raw), reason, state_sql)
+        # One statement, whose live edges are a grain bucket each (a split plan's raw head
+        # and tail are an interval each, and its pieces two or three statements).
         since = from_epoch(context.time_range.from_ms // 1000) if range_only else None
         reads = bool(raw.used_macros & _RANGE_MACROS)
         return self._real_time(entry, rollup, state, values, context, adhoc, run, state_sql, since, reads)
