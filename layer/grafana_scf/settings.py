@@ -206,7 +206,8 @@ class Settings:
     shared_cache_recent_ttl_s: int = _setting(
         10,
         _parse_positive_int,
-        "shared cache: lifetime of the open piece, recent pieces and whole table answers, seconds",
+        "shared cache: lifetime of the open piece, recent pieces and whole table answers (business), "
+        "and of a shared alarm-history window (Cloud Monitor), seconds",
     )
     cloud_api_region: str = _setting(
         "ap-guangzhou", str, "Cloud Monitor: region used when a payload names none"

@@ -31,8 +31,10 @@ from grafana_scf.sources.cloudmonitor.inventory import PRODUCTS, Inventory
 from grafana_scf.sources.cloudmonitor.metadata import Metadata
 from grafana_scf.sources.cloudmonitor.series import SeriesRunner
 from grafana_scf.sources.cloudmonitor.shaping import annotation_frame
+from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
+    from grafana_scf.sources.cloudmonitor.shared_alarms import SharedAlarms
     from grafana_scf.sources.cloudmonitor.shared_series import SharedSeries
 
 log = logging.getLogger("grafana_scf.cloudmonitor")
@@ -56,6 +58,7 @@ class CloudMonitorSource:
         self.metadata = Metadata(api, self.region)
         self.series_cache = series_cache(settings.cloud_api_cache_max_points, clock)
         self.shared_series = _shared_series(api, clock)
+        self.shared_alarms = _shared_alarms(api, settings.shared_cache_recent_ttl_s)
         fetcher = Fetcher(api, settings.cloud_api_workers, self.series_cache, self.shared_series)
         self.runner = SeriesRunner(self.inventory, self.metadata, fetcher, settings, clock)
 
@@ -184,8 +187,15 @@ class CloudMonitorSource:
     def _alarms(self, name: str, query: DataQuery) -> Frame:
         alarm_query = payloads.alarm_query(name, query.payload, self.region)
         stats, deadline = budget()
+
+        def fetch(time_range: TimeRange) -> tuple[list[dict[str, Any]], int]:
+            return alarm_histories(self.api, alarm_query, time_range, stats, deadline)
+
         try:
-            histories, total = alarm_histories(self.api, alarm_query, query.time_range, stats, deadline)
+            if self.shared_alarms is None:
+                histories, total = fetch(query.time_range)
+            else:
+                histories, total, _ = self.shared_alarms.histories(alarm_query, query.time_range, fetch)
         except ApiFailure as exc:
             raise as_answer(exc, f"{name}: DescribeAlarmHistories: ") from None
         frame = annotation_frame(name, histories)
@@ -231,6 +241,15 @@ class CloudMonitorSource:
 
     def tag_values(self, key: str, filters: tuple[AdhocFilter, ...]) -> list[dict[str, str]]:
         raise BadRequestError(f"no ad hoc filter key {key!r}: Cloud Monitor offers none")
+
+
+def _shared_alarms(api: CloudApi, ttl_s: float) -> SharedAlarms | None:
+    """Alarm histories shared through the API's store (``REDIS_URL``); loaded only then."""
+    if api.shared is None or not api.shared.enabled:
+        return None
+    from grafana_scf.sources.cloudmonitor.shared_alarms import SharedAlarms
+
+    return SharedAlarms(api.shared, api.endpoint.describe(), ttl_s)
 
 
 def _shared_series(api: CloudApi, clock: Callable[[], float]) -> SharedSeries | None:

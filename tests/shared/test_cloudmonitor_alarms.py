@@ -1,0 +1,115 @@
+"""Alarm histories through Redis: a range widened to whole minutes is asked once and
+shared; every request's annotation equals its own uncached one (the real SDK against
+the emulator), and requests a few seconds apart make one DescribeAlarmHistories call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grafana_scf.shared.codec import decode
+from grafana_scf.sources.cloudmonitor import alarms
+from grafana_scf.sources.cloudmonitor.shared_alarms import FIELDS
+
+from .cloudmonitor_helpers import HOUR, cost, post, query_body, settled_end, target, without_cost
+
+ALARM_KEYS = "lh:v1:cloudmonitor:alarms:*"
+
+
+@pytest.fixture
+def apps(make_cloudmonitor_app, redis_clean):
+    plain = make_cloudmonitor_app()
+    shared = [make_cloudmonitor_app(REDIS_URL=redis_clean.url) for _ in range(2)]
+    return plain, shared
+
+
+def alarm_calls(emulator) -> int:
+    return emulator.stats()["actions"].get("DescribeAlarmHistories", {}).get("calls", 0)
+
+
+def alarm_body(start: int, end: int, **payload) -> dict:
+    return query_body(start, end, target("alarms", **payload))
+
+
+def ranges(end: int) -> list[tuple[int, int]]:
+    """Unaligned ranges, and ranges whose ends fall exactly on alarms' first occurrence
+    (minute 1 of each hour: both ends count)."""
+    return [
+        (end - 6 * HOUR + 17, end - 5),
+        (end - 3 * HOUR + 60, end - HOUR + 60),
+        (end - 3 * HOUR + 61, end - HOUR + 59),
+        (end - 2 * HOUR, end),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_a_shared_annotation_equals_the_uncached_one(apps, emulator, index):
+    plain, (first, second) = apps
+    start, end = ranges(settled_end())[index]
+    body = alarm_body(start, end)
+    expected = without_cost(post(plain, body))
+    assert expected[0] == 200 and expected[1][0]["fields"][0]["values"], expected
+    assert without_cost(post(first, body)) == expected  # the minute-aligned window, asked once
+    before = alarm_calls(emulator)
+    warm = post(second, body)  # another instance: from Redis
+    assert without_cost(warm) == expected
+    assert (cost(warm), alarm_calls(emulator)) == (0, before)
+
+
+def test_viewers_seconds_apart_share_one_call(apps, emulator):
+    plain, (first, second) = apps
+    end = settled_end() - 299  # one second into a minute: [end - 6 h + s, end + s] widen alike
+    before = alarm_calls(emulator)
+    for shift, app in ((0, first), (7, second), (23, first), (58, second)):
+        body = alarm_body(end - 6 * HOUR + shift, end + shift)
+        assert without_cost(post(app, body)) == without_cost(post(plain, body))
+    assert alarm_calls(emulator) - before == 4 + 1  # the plain app's four, and one shared
+
+
+def test_the_filters_are_part_of_the_question(apps, emulator):
+    plain, (first, second) = apps
+    end = settled_end()
+    serious = alarm_body(end - 6 * HOUR, end, levels="Serious")
+    post(first, alarm_body(end - 6 * HOUR, end))
+    before = alarm_calls(emulator)
+    assert without_cost(post(second, serious)) == without_cost(post(plain, serious))
+    assert alarm_calls(emulator) - before == 2  # its own question, and the plain app's
+
+
+def test_a_window_cut_at_the_pages_read_is_asked_per_request(apps, emulator, monkeypatch):
+    """More histories in the wider window than the pages read: the request's own call
+    (its notice and total included), nothing shared."""
+    plain, (first, second) = apps
+    monkeypatch.setattr(alarms, "PAGE_SIZE", 2)
+    monkeypatch.setattr(alarms, "MAX_PAGES", 1)
+    end = settled_end()
+    body = alarm_body(end - 6 * HOUR + 17, end - 5)
+    expected = without_cost(post(plain, body))
+    assert "showing the first 2 of" in json.dumps(expected)
+    assert without_cost(post(first, body)) == expected
+    assert without_cost(post(second, body)) == expected
+
+
+def test_redis_holds_only_what_the_annotation_shows(apps, redis_clean):
+    _, (first, _) = apps
+    end = settled_end()
+    post(first, alarm_body(end - 6 * HOUR, end))
+    (key,) = redis_clean.client().keys(ALARM_KEYS)
+    document, rows = decode(redis_clean.client().get(key))
+    histories = [json.loads(row[0]) for row in rows]
+    assert histories and all(set(h) <= FIELDS for h in histories)
+    assert 0 < redis_clean.client().pttl(key) <= 10_000  # SHARED_CACHE_RECENT_TTL_S
+    assert document["total"] == len(histories)
+
+
+def test_garbage_under_the_key_is_refused_and_asked_again(apps, emulator, redis_clean):
+    plain, (first, second) = apps
+    end = settled_end()
+    body = alarm_body(end - 6 * HOUR, end)
+    post(first, body)
+    (key,) = redis_clean.client().keys(ALARM_KEYS)
+    redis_clean.client().set(key, b"0123456789abcdef:{}", px=60_000)
+    before = alarm_calls(emulator)
+    assert without_cost(post(second, body)) == without_cost(post(plain, body))
+    assert alarm_calls(emulator) - before == 2  # the plain app's, and the refused value's
