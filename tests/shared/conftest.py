@@ -60,3 +60,11 @@ def make_cloudmonitor_app(emulator, monkeypatch):
 
     yield make
     emulator.reset()
+
+
+@pytest.fixture
+def cm_apps(make_cloudmonitor_app, redis_clean):
+    """A Cloud Monitor app without Redis, and two instances sharing the private Redis."""
+    plain = make_cloudmonitor_app()
+    shared = [make_cloudmonitor_app(REDIS_URL=redis_clean.url) for _ in range(2)]
+    return plain, shared

@@ -17,13 +17,6 @@ from .cloudmonitor_helpers import HOUR, cost, post, query_body, settled_end, tar
 ALARM_KEYS = "lh:v1:cloudmonitor:alarms:*"
 
 
-@pytest.fixture
-def apps(make_cloudmonitor_app, redis_clean):
-    plain = make_cloudmonitor_app()
-    shared = [make_cloudmonitor_app(REDIS_URL=redis_clean.url) for _ in range(2)]
-    return plain, shared
-
-
 def alarm_calls(emulator) -> int:
     return emulator.stats()["actions"].get("DescribeAlarmHistories", {}).get("calls", 0)
 
@@ -44,8 +37,8 @@ def ranges(end: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("index", range(4))
-def test_a_shared_annotation_equals_the_uncached_one(apps, emulator, index):
-    plain, (first, second) = apps
+def test_a_shared_annotation_equals_the_uncached_one(cm_apps, emulator, index):
+    plain, (first, second) = cm_apps
     start, end = ranges(settled_end())[index]
     body = alarm_body(start, end)
     expected = without_cost(post(plain, body))
@@ -57,8 +50,8 @@ def test_a_shared_annotation_equals_the_uncached_one(apps, emulator, index):
     assert (cost(warm), alarm_calls(emulator)) == (0, before)
 
 
-def test_viewers_seconds_apart_share_one_call(apps, emulator):
-    plain, (first, second) = apps
+def test_viewers_seconds_apart_share_one_call(cm_apps, emulator):
+    plain, (first, second) = cm_apps
     end = settled_end() - 299  # one second into a minute: [end - 6 h + s, end + s] widen alike
     before = alarm_calls(emulator)
     for shift, app in ((0, first), (7, second), (23, first), (58, second)):
@@ -67,8 +60,8 @@ def test_viewers_seconds_apart_share_one_call(apps, emulator):
     assert alarm_calls(emulator) - before == 4 + 1  # the plain app's four, and one shared
 
 
-def test_the_filters_are_part_of_the_question(apps, emulator):
-    plain, (first, second) = apps
+def test_the_filters_are_part_of_the_question(cm_apps, emulator):
+    plain, (first, second) = cm_apps
     end = settled_end()
     serious = alarm_body(end - 6 * HOUR, end, levels="Serious")
     post(first, alarm_body(end - 6 * HOUR, end))
@@ -77,10 +70,10 @@ def test_the_filters_are_part_of_the_question(apps, emulator):
     assert alarm_calls(emulator) - before == 2  # its own question, and the plain app's
 
 
-def test_a_window_cut_at_the_pages_read_is_asked_per_request(apps, emulator, monkeypatch):
+def test_a_window_cut_at_the_pages_read_is_asked_per_request(cm_apps, emulator, monkeypatch):
     """More histories in the wider window than the pages read: the request's own call
     (its notice and total included), nothing shared."""
-    plain, (first, second) = apps
+    plain, (first, second) = cm_apps
     monkeypatch.setattr(alarms, "PAGE_SIZE", 2)
     monkeypatch.setattr(alarms, "MAX_PAGES", 1)
     end = settled_end()
@@ -91,8 +84,8 @@ def test_a_window_cut_at_the_pages_read_is_asked_per_request(apps, emulator, mon
     assert without_cost(post(second, body)) == expected
 
 
-def test_redis_holds_only_what_the_annotation_shows(apps, redis_clean):
-    _, (first, _) = apps
+def test_redis_holds_only_what_the_annotation_shows(cm_apps, redis_clean):
+    _, (first, _) = cm_apps
     end = settled_end()
     post(first, alarm_body(end - 6 * HOUR, end))
     (key,) = redis_clean.client().keys(ALARM_KEYS)
@@ -103,8 +96,8 @@ def test_redis_holds_only_what_the_annotation_shows(apps, redis_clean):
     assert document["total"] == len(histories)
 
 
-def test_garbage_under_the_key_is_refused_and_asked_again(apps, emulator, redis_clean):
-    plain, (first, second) = apps
+def test_garbage_under_the_key_is_refused_and_asked_again(cm_apps, emulator, redis_clean):
+    plain, (first, second) = cm_apps
     end = settled_end()
     body = alarm_body(end - 6 * HOUR, end)
     post(first, body)

@@ -28,16 +28,9 @@ from .cloudmonitor_helpers import (
 SERIES_KEYS = "lh:v1:cloudmonitor:series:*"
 
 
-@pytest.fixture
-def apps(make_cloudmonitor_app, redis_clean):
-    plain = make_cloudmonitor_app()
-    shared = [make_cloudmonitor_app(REDIS_URL=redis_clean.url) for _ in range(2)]
-    return plain, shared
-
-
 @pytest.mark.parametrize("index", range(len(sample_requests(0))))
-def test_answers_through_redis_equal_uncached_ones(apps, emulator, index):
-    plain, (first, second) = apps
+def test_answers_through_redis_equal_uncached_ones(cm_apps, emulator, index):
+    plain, (first, second) = cm_apps
     request = sample_requests(settled_end())[index]
     expected = without_cost(post(plain, request))
     assert expected[0] == 200, expected
@@ -52,8 +45,8 @@ def test_answers_through_redis_equal_uncached_ones(apps, emulator, index):
     assert without_cost(post(first, request)) == expected  # from its own memory
 
 
-def test_a_series_in_memory_and_one_in_redis_make_one_answer(apps, emulator):
-    plain, (first, second) = apps
+def test_a_series_in_memory_and_one_in_redis_make_one_answer(cm_apps, emulator):
+    plain, (first, second) = cm_apps
     end = settled_end()
     post(first, query_body(end - HOUR, end, target("cvm_cpu", instances=GZ[:2])))
     post(second, query_body(end - HOUR, end, target("cvm_cpu", instances=GZ[2:4])))
@@ -66,8 +59,8 @@ def test_a_series_in_memory_and_one_in_redis_make_one_answer(apps, emulator):
     assert without_cost(answer) == without_cost(post(plain, request))
 
 
-def test_keys_and_values_hold_no_secret_and_live_as_long_as_series_ttl(apps, redis_clean):
-    _plain, (first, _second) = apps
+def test_keys_and_values_hold_no_secret_and_live_as_long_as_series_ttl(cm_apps, redis_clean):
+    _plain, (first, _second) = cm_apps
     end = settled_end()
     post(first, query_body(end - HOUR, end, target("cvm_cpu", instances=GZ[:2])))
     client = redis_clean.client()
@@ -84,8 +77,8 @@ def test_keys_and_values_hold_no_secret_and_live_as_long_as_series_ttl(apps, red
     assert len(recent) == 1 and 0 < client.pttl(recent[0]) / 1000 <= min(60, RECENT_TTL_CAP_S)
 
 
-def test_a_copy_from_redis_lives_in_memory_no_longer_than_in_redis(apps, redis_clean):
-    _plain, (first, second) = apps
+def test_a_copy_from_redis_lives_in_memory_no_longer_than_in_redis(cm_apps, redis_clean):
+    _plain, (first, second) = cm_apps
     now = int(time.time())
     request = query_body(now - HOUR, now, target("cvm_cpu", instances=GZ[:1]))
     post(first, request)
@@ -98,9 +91,9 @@ def test_a_copy_from_redis_lives_in_memory_no_longer_than_in_redis(apps, redis_c
 
 
 def test_a_lock_holder_that_never_answers_delays_a_waiter_by_at_most_half_its_time(
-    apps, emulator, redis_clean, monkeypatch
+    cm_apps, emulator, redis_clean, monkeypatch
 ):
-    plain, (first, second) = apps
+    plain, (first, second) = cm_apps
     names = []
     original = shared_series.coalesced
 
