@@ -14,6 +14,7 @@ from grafana_scf import deadline
 from grafana_scf.shared.store import SharedStore
 from grafana_scf.sources.mysql import refresh
 from grafana_scf.sources.mysql.database import Database
+from grafana_scf.sources.mysql.planner import _usable
 from grafana_scf.sources.mysql.rollup_states import RollupStates, reader_grace_s
 from grafana_scf.sources.mysql.rollup_store import RollupStore
 from support.private_redis import private_redis, why_unavailable
@@ -146,6 +147,10 @@ def test_a_rebuild_withdraws_the_rollup_and_leaves_its_table_to_readers_for_the_
     assert fresh.watermark() is None  # no new plan reads the table ...
     assert fresh.table() == fresh.expected(NOW)  # ... and a plan made before still finds it whole
     assert readers(ttl_s=0).states.read().states["events_5m"].watermark is None
+    assert _usable(rollup, readers(ttl_s=0).states.read().states["events_5m"]) == (
+        None,
+        "events_5m has no watermark (being built, or withdrawn for a rebuild)",
+    )
     slept = []
     original = refresh.time.sleep
     refresh.time.sleep = lambda seconds: slept.append(seconds) or original(min(seconds, 0.01))

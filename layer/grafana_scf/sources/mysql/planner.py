@@ -274,7 +274,7 @@ def _usable(rollup: Rollup, state: RollupState | None) -> tuple[RollupState | No
     if state.definition_hash != rollup.definition_hash:
         return None, f"{rollup.name} is stale (its definition changed; rebuild it)"
     if state.watermark is None:
-        return None, f"{rollup.name} has no watermark yet"
+        return None, f"{rollup.name} has no watermark (being built, or withdrawn for a rebuild)"
     return state, None
 
 
