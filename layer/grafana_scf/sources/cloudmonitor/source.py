@@ -191,19 +191,20 @@ class CloudMonitorSource:
         def fetch(time_range: TimeRange) -> tuple[list[dict[str, Any]], int]:
             return alarm_histories(self.api, alarm_query, time_range, stats, deadline)
 
+        shared = False
         try:
             if self.shared_alarms is None:
                 histories, total = fetch(query.time_range)
             else:
-                histories, total, _ = self.shared_alarms.histories(alarm_query, query.time_range, fetch)
+                histories, total, shared = self.shared_alarms.histories(alarm_query, query.time_range, fetch)
         except ApiFailure as exc:
             raise as_answer(exc, f"{name}: DescribeAlarmHistories: ") from None
         frame = annotation_frame(name, histories)
         if total > len(histories):
             frame.notice(f"{name}: showing the first {len(histories)} of {total} alarms; narrow the range")
         frame.meta["custom"] = {"apiCalls": stats.of("DescribeAlarmHistories"), "alarms": len(histories)}
-        log.info("%s %s: DescribeAlarmHistories calls=%d alarms=%d", query.ref_id, name,
-                 stats.of("DescribeAlarmHistories"), len(histories))  # fmt: skip
+        log.info("%s %s: DescribeAlarmHistories calls=%d shared=%s alarms=%d", query.ref_id, name,
+                 stats.of("DescribeAlarmHistories"), shared, len(histories))  # fmt: skip
         return frame
 
     # -- variables and tags ------------------------------------------------------
