@@ -37,7 +37,7 @@ def ranges(end: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("index", range(4))
-def test_a_shared_annotation_equals_the_uncached_one(cm_apps, emulator, index):
+def test_a_shared_annotation_equals_the_uncached_one(cm_apps, emulator, index, caplog):
     plain, (first, second) = cm_apps
     start, end = ranges(settled_end())[index]
     body = alarm_body(start, end)
@@ -45,9 +45,11 @@ def test_a_shared_annotation_equals_the_uncached_one(cm_apps, emulator, index):
     assert expected[0] == 200 and expected[1][0]["fields"][0]["values"], expected
     assert without_cost(post(first, body)) == expected  # the minute-aligned window, asked once
     before = alarm_calls(emulator)
+    caplog.clear()
     warm = post(second, body)  # another instance: from Redis
     assert without_cost(warm) == expected
     assert (cost(warm), alarm_calls(emulator)) == (0, before)
+    assert "DescribeAlarmHistories calls=0 shared=True" in caplog.text
 
 
 def test_viewers_seconds_apart_share_one_call(cm_apps, emulator):
