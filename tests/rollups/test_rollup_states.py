@@ -113,6 +113,24 @@ def test_instances_share_one_read_through_redis(fresh, readers, redis_server):
     assert second.watermark() == NOW + timedelta(minutes=5) and second.statements == 1
 
 
+def test_a_reader_whose_clock_is_behind_still_shares(fresh, readers, redis_server):
+    """Another instance's clock a little ahead: its read counts as read now here, and is
+    used no longer than the TTL plus the clocks' difference."""
+    redis_server.client().flushall()
+    fresh.refresher().tick(now=NOW, bounded=False)
+    ahead, behind = (readers(shared=SharedStore(redis_server.url, 500, "business")) for _ in range(2))
+    behind.clock.now = ahead.clock.now - 2
+    assert ahead.watermark() == NOW and ahead.statements == 1
+    assert behind.watermark() == NOW and behind.statements == 0
+    behind.clock.now += TTL_S - 0.1
+    assert behind.watermark() == NOW and behind.statements == 0  # held in memory
+    behind.clock.now += 2.0
+    assert behind.watermark() == NOW and behind.statements == 0  # Redis's copy, by the other clock
+    behind.clock.now += 0.1
+    behind.watermark()
+    assert behind.statements == 1  # the TTL is over by either clock: read again
+
+
 def test_garbage_or_no_redis_costs_a_statement_never_an_answer(fresh, readers, redis_server):
     redis_server.client().flushall()
     fresh.refresher().tick(now=NOW, bounded=False)

@@ -5,7 +5,8 @@ Every planned answer starts from its rollup's state (definition hash, watermark,
 Read per request, that is one statement more than the answer itself, for every panel of
 every viewer. Here one statement reads every rollup's row; the rows are kept in the
 instance's memory and, with a shared store, in Redis (coalesced: one instance reads, the
-others wait for its rows), for at most ``ttl_s`` after they were read.
+others wait for its rows), for at most ``ttl_s`` after they were read (by the reading
+instance's clock; another's may differ by its skew).
 
 A state read earlier is still a true description of the tables, only an older one:
 
@@ -143,11 +144,16 @@ class RollupStates:
         try:
             document, rows = decode(raw)
             states = {str(n): RollupState(str(h), w, o) for n, h, w, o in rows}
-            found = StateRead(states, float(document["read_at"]), str(document["statement"]))
+            read_at = float(document["read_at"])
+            statement = str(document["statement"])
         except (CodecError, KeyError, TypeError, ValueError):
             self.shared.report("GET", "unreadable rollup state")
             return None
-        return found if 0 <= found.age_s(self._clock()) < self.ttl_s else None
+        # Redis expires the key ttl_s after it was written; another instance's clock may be
+        # a little ahead of this one's, so a read "in the future" counts as read now.
+        now = self._clock()
+        found = StateRead(states, min(read_at, now), statement)
+        return found if found.age_s(now) < self.ttl_s else None
 
     def _key(self) -> str:
         assert self.shared is not None
