@@ -112,6 +112,12 @@ class SharedStore:
     def delete(self, key: str) -> None:
         self.call("DEL", lambda r: r.delete(key))
 
+    def refuse(self, key: str, what: str, problem: str) -> None:
+        """A value under ``key`` that is not ours (garbage, another format): reported as a
+        fault and deleted; the caller reads it as a miss."""
+        self.report("GET", f"unreadable value under {what} key ({problem})")
+        self.delete(key)
+
     # -- faults and health ----------------------------------------------------------
 
     def report(self, what: str, problem: str) -> None:

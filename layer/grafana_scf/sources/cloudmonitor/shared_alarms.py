@@ -80,8 +80,7 @@ class SharedAlarms:
         try:
             return _decode(raw)
         except CodecError as exc:
-            self.store.report("GET", f"unreadable value under an alarms key ({exc})")
-            self.store.delete(key)
+            self.store.refuse(key, "an alarms", str(exc))
             return None
 
 

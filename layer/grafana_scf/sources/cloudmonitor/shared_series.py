@@ -92,8 +92,7 @@ class SharedSeries:
         try:
             return _decode(raw)
         except CodecError as exc:
-            self.store.report("GET", f"unreadable value under a series key ({exc})")
-            self.store.delete(key)
+            self.store.refuse(key, "a series", str(exc))
             return None
 
 

@@ -138,7 +138,8 @@ class RollupStates:
 
     def _lookup(self) -> StateRead | None:
         assert self.shared is not None
-        raw = self.shared.get(self._key())
+        key = self._key()
+        raw = self.shared.get(key)
         if raw is None:
             return None
         try:
@@ -146,8 +147,8 @@ class RollupStates:
             states = {str(n): RollupState(str(h), w, o) for n, h, w, o in rows}
             read_at = float(document["read_at"])
             statement = str(document["statement"])
-        except (CodecError, KeyError, TypeError, ValueError):
-            self.shared.report("GET", "unreadable rollup state")
+        except (CodecError, KeyError, TypeError, ValueError) as exc:
+            self.shared.refuse(key, "the rollup state", str(exc) or type(exc).__name__)
             return None
         # Redis expires the key ttl_s after it was written; another instance's clock may be
         # a little ahead of this one's, so a read "in the future" counts as read now.

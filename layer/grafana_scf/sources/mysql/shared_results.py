@@ -174,8 +174,7 @@ class SharedResults:
             if any(len(row) != len(columns) for row in rows):
                 raise CodecError("rows do not match the columns")
         except (CodecError, KeyError, TypeError, ValueError) as exc:
-            self.store.report("GET", f"unreadable value under a results key ({exc})")
-            self.store.delete(key)
+            self.store.refuse(key, "a results", str(exc))
             return None
         return doc, rows
 
