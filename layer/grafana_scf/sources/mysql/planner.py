@@ -42,10 +42,9 @@ from grafana_scf.errors import QueryError
 from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
-from grafana_scf.sources.mysql.realtime_table import EPOCH as _EPOCH
 from grafana_scf.sources.mysql.realtime_table import WHOLE_SPAN, real_time_table
 from grafana_scf.sources.mysql.rollup_states import RollupState, RollupStates
-from grafana_scf.sources.mysql.rollups import Rollup, from_epoch
+from grafana_scf.sources.mysql.rollups import EPOCH, Rollup, from_epoch
 from grafana_scf.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -369,4 +368,4 @@ def _to_decimal(value: Any) -> Any:
 
 
 def _epoch_ms(value: dt.datetime) -> int:
-    return (value - _EPOCH) // dt.timedelta(milliseconds=1)
+    return (value - EPOCH) // dt.timedelta(milliseconds=1)

@@ -15,6 +15,7 @@ from typing import Any
 
 from grafana_scf.sources.mysql.compiler import BoundSql
 from grafana_scf.sources.mysql.rollups import (
+    EPOCH,
     MEASURE_AGGREGATE,
     Rollup,
     compile_rollup_sql,
@@ -24,7 +25,6 @@ from grafana_scf.sources.mysql.rollups import (
 from grafana_scf.sources.mysql.snapshots import collapsed_before, collapsed_span
 from grafana_scf.timerange import TimeRange
 
-EPOCH = dt.datetime(1970, 1, 1)
 WHOLE_SPAN = 2**31
 """``width_s`` of a table: its stored rows are one interval, dated the span's start."""
 _FOREVER = dt.datetime(9999, 12, 31)

@@ -32,13 +32,12 @@ from typing import TYPE_CHECKING
 
 from grafana_scf.deadline import DEFAULT_TIME_LIMIT_MS
 from grafana_scf.shared.codec import CodecError, decode, digest, encode
-from grafana_scf.sources.mysql.rollups import state_table
+from grafana_scf.sources.mysql.rollups import EPOCH, state_table
 
 if TYPE_CHECKING:
     from grafana_scf.shared.store import SharedStore
     from grafana_scf.sources.mysql.database import Database
 
-EPOCH = dt.datetime(1970, 1, 1)
 _KIND = "rollup-state"
 
 

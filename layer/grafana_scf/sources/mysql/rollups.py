@@ -225,6 +225,10 @@ def quote_identifier(name: str) -> str:
     return f"`{name}`"
 
 
+EPOCH = datetime(1970, 1, 1)
+"""The epoch as a naive UTC datetime: where a rollup without an origin starts."""
+
+
 def from_epoch(seconds: int) -> datetime:
     """Epoch seconds as a naive UTC datetime."""
     return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)

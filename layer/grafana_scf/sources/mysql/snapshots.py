@@ -20,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from grafana_scf.sources.mysql.rollups import (
+    EPOCH,
     MEASURE_AGGREGATE,
     SNAPSHOT_SUFFIX,
     Rollup,
@@ -27,8 +28,6 @@ from grafana_scf.sources.mysql.rollups import (
     quote_identifier,
     state_table,
 )
-
-_EPOCH = dt.datetime(1970, 1, 1)
 
 
 def snapshot_table(rollup: Rollup | str, schema: str) -> str:
@@ -132,7 +131,7 @@ def collapsed_before(
     row is read in the same statement, so the answer stays exact.
     """
     low, start = span
-    usable = rollup.snapshot_ms and low == origin > _EPOCH
+    usable = rollup.snapshot_ms and low == origin > EPOCH
     at = latest_boundary(rollup, origin, start) if usable else None
     if at is None:
         return None
@@ -188,7 +187,7 @@ def collapsed_span(
     state row is read in the same statement).
     """
     low, high = span
-    if not rollup.subtractable_snapshots or origin <= _EPOCH or low < origin:
+    if not rollup.subtractable_snapshots or origin <= EPOCH or low < origin:
         return None
     period = rollup.snapshot_s
     first = from_epoch(-(-_epoch_s(low) // period) * period)
@@ -250,4 +249,4 @@ def _names(names: tuple[str, ...], prefix: str = "") -> str:
 
 
 def _epoch_s(value: dt.datetime) -> int:
-    return int((value - _EPOCH).total_seconds())
+    return int((value - EPOCH).total_seconds())
