@@ -38,7 +38,7 @@ from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from grafana_scf.errors import QueryError
+from grafana_scf.errors import QueryError, ServiceError
 from grafana_scf.sources.mysql.compiler import BoundSql, Compiler, SqlCompileError
 from grafana_scf.sources.mysql.database import QueryResult
 from grafana_scf.sources.mysql.macros import MACROS
@@ -50,7 +50,6 @@ from grafana_scf.timerange import TimeRange
 if TYPE_CHECKING:
     from grafana_scf.sources.mysql.catalog import Entry
     from grafana_scf.sources.mysql.compiler import ColumnFilter
-    from grafana_scf.sources.mysql.database import Database
 
 # Macros that read the range other than through $__timeFilter: a split plan would change them.
 _WHOLE_RANGE_MACROS = frozenset({"timeFrom", "timeTo", "unixEpochFrom", "unixEpochTo", "unixEpochFilter"})
@@ -84,19 +83,12 @@ class _Context:
 class RollupPlanner:
     """Plans and runs the queries of entries that declare a ``rollup:`` block."""
 
-    def __init__(
-        self,
-        rollups: dict[str, Rollup],
-        database: Database,
-        schema: str,
-        enabled: bool,
-        states: RollupStates | None = None,
-    ) -> None:
+    def __init__(self, rollups: dict[str, Rollup], states: RollupStates, enabled: bool) -> None:
+        """``states`` reads the rollup schema's ``rollup_state``; the tables are in its schema."""
         self.rollups = rollups
-        self.database = database
-        self.schema = schema
+        self.states = states
+        self.schema = states.schema
         self.enabled = enabled
-        self.states = states or RollupStates(database, schema, ttl_s=0)
 
     def answer(
         self,
@@ -166,8 +158,6 @@ class RollupPlanner:
     ) -> tuple[Rollup, RollupState | None, str | None, str]:
         """The coarsest rollup that keeps every dimension the request filters on and is
         fresh, else the entry's own: (rollup, its state, why none is usable, the state read)."""
-        from grafana_scf.errors import ServiceError
-
         spec = entry.rollup
         assert spec is not None
         candidates = [self.rollups[name] for name in spec.coarser]

@@ -109,18 +109,19 @@ class RollupStore:
             f"FROM {self.state_table} WHERE rollup = %s FOR UPDATE",
             (name,),
         )
-        if rows and rows[0][0]:
+        planned, withdrawn_s = rows[0] if rows else (False, None)
+        if planned:
             self._run(
                 f"UPDATE {self.state_table} SET watermark = NULL, refreshed_at = UTC_TIMESTAMP() "
                 "WHERE rollup = %s",
                 (name,),
             )
         self.conn.commit()
-        if not rows or (not rows[0][0] and rows[0][1] is None):
-            return 0.0
-        if rows[0][0]:
+        if planned:
             return grace_s
-        return max(0.0, grace_s - rows[0][1] + 1)  # + 1: refreshed_at holds whole seconds
+        if withdrawn_s is None:
+            return 0.0
+        return max(0.0, grace_s - withdrawn_s + 1)  # + 1: refreshed_at holds whole seconds
 
     def rebuild(self, rollup: Rollup) -> None:
         """Drop and recreate the table (and the snapshot table) empty, the state row with a NULL

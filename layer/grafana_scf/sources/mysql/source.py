@@ -81,9 +81,7 @@ class MySqlSource:
         catalog = load_catalog(document)
         shared = store_for(settings.redis_url, settings.redis_timeout_ms, base_dir.name)
         states = RollupStates(database, settings.rollup_schema, settings.rollup_state_ttl_s, shared)
-        planner = RollupPlanner(
-            dict(catalog.rollups), database, settings.rollup_schema, settings.rollup_planning, states
-        )
+        planner = RollupPlanner(dict(catalog.rollups), states, settings.rollup_planning)
         results = _shared_results(shared, settings, database) if shared.enabled else None
         source = cls(catalog, database, settings.max_rows, *limits, shared, results, planner=planner)
         source.align_range_start = settings.align_range_start
